@@ -1,0 +1,41 @@
+"""spot-lab: investigate Apache Spot network data (flow, DNS, proxy) in Jupyter.
+
+`%load_ext spot_lab` registers the magics; `spot_lab.investigate(anchor)` is `%spot_threat`
+from Python. Heavy parts (maps, cluster drivers, the model) are imported on first use.
+"""
+
+from __future__ import annotations
+
+try:
+    from ._version import __version__
+except ImportError:  # a source checkout that was never built
+    __version__ = "0.0.0.dev0"
+
+__all__ = ["__version__", "investigate", "load_ipython_extension"]
+
+
+def load_ipython_extension(ipython) -> None:
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def investigate(anchor: str, **options):
+    """Gather everything about one threat and answer the five Ws (see `%spot_threat`)."""
+    from .investigation import investigate as run
+
+    return run(anchor, **options)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "spot-lab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "spot_lab.server"}]

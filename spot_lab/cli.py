@@ -1,0 +1,130 @@
+"""The `spot-lab` command: generate demo data, score a day, run the demo, check a lake."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from .errors import InputError, SpotLabError
+
+
+def parse_date(text: str) -> dt.date:
+    """A calendar date as YYYY-MM-DD, or a one-line error saying so."""
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InputError(f"bad date {text!r}: use YYYY-MM-DD, e.g. 2026-11-29") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise InputError(f"{value} must be greater than zero")
+    return value
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generator import generate
+
+    summary = generate(
+        args.lake,
+        parse_date(args.date),
+        days=positive_int(args.days),
+        flows_per_day=positive_int(args.flows_per_day),
+        seed=args.seed,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import score_command
+
+    print(score_command(args.type, parse_date(args.date), lake=args.lake, conn=args.conn,
+                        tol=args.tol, limit=args.limit, topics=args.topics, seed=args.seed))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(lake=args.lake, execute=args.execute, output=args.output, port=args.port,
+                    flows_per_day=args.flows_per_day, open_browser=not args.no_browser)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .lake import Lake
+
+    lake = Lake(args.lake or load_settings().lake)
+    count = lake.check()
+    print(f"{lake.root}: {count} parquet files, all readable")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spot-lab", description="Investigate Apache Spot network data in Jupyter."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write realistic demo days of flow, DNS and proxy data")
+    gen.add_argument("--lake", required=True, help="lake folder to create")
+    gen.add_argument("--date", required=True, help="first day, YYYY-MM-DD")
+    gen.add_argument("--days", default="1", help="number of consecutive days (default 1)")
+    gen.add_argument("--flows-per-day", default="200000", help="flow records per day (default 200000)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    gen.add_argument("--force", action="store_true", help="replace a non-empty lake folder")
+    gen.add_argument("--quiet", action="store_true", help="no progress output")
+    gen.set_defaults(run=_cmd_generate)
+
+    score = sub.add_parser("score", help="run Spot's suspicious-connects model for one day")
+    score.add_argument("--type", required=True, help="flow, dns or proxy")
+    score.add_argument("--date", required=True, help="day to score, YYYY-MM-DD")
+    where = score.add_mutually_exclusive_group()
+    where.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
+    where.add_argument("--conn", help="engine URL, e.g. hive://host:10000/spot")
+    score.add_argument("--tol", type=float, default=None, help="keep events scoring <= TOL")
+    score.add_argument("--limit", type=int, default=None, help="keep the N most suspicious")
+    score.add_argument("--topics", type=int, default=None, help="LDA topics (default 20)")
+    score.add_argument("--seed", type=int, default=None, help="LDA seed")
+    score.set_defaults(run=_cmd_score)
+
+    demo = sub.add_parser("demo", help="open JupyterLab on the demo notebook (or run it headless)")
+    demo.add_argument("--lake", help="demo lake folder (default: SpotLab.lake)")
+    demo.add_argument("--execute", action="store_true",
+                      help="run the demo notebook without a browser and write an HTML report")
+    demo.add_argument("--output", default=None, help="HTML report path for --execute")
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
+    demo.add_argument("--flows-per-day", type=int, default=200_000,
+                      help="size of the generated demo day")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.set_defaults(run=_cmd_demo)
+
+    check = sub.add_parser("check", help="verify that every parquet file of a lake is readable")
+    check.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
+    check.set_defaults(run=_cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SpotLabError as exc:
+        print(f"spot-lab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spot-lab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

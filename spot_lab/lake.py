@@ -1,0 +1,253 @@
+"""The embedded store: a folder laid out like Spot's HDFS warehouse, queried by DuckDB.
+
+Layout (see spot_lab.schema): raw tables under <lake>/<type>/hive/y=/m=/d=/h=/*.parquet,
+derived tables under <lake>/<type>/hive/oa/<subdir>/y=/m=/d=/*.parquet, context files
+under <lake>/context/.
+
+Concurrency rules, so a notebook kernel and the Jupyter server can share one lake:
+- DuckDB runs in memory with views over the parquet files: no database file, no lock.
+- Every file appears by an atomic rename of a fully written, fsynced temporary file, so
+  readers see the old content or the new one, never a torn file.
+- Read-modify-write of a partition (analyst scores, storyboards) holds an exclusive
+  flock on the table's lock file for the few milliseconds of the write, so concurrent
+  writers (in any process) serialise and none loses the other's rows. Readers never lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import LakeError
+from .schema import DATA_TYPES, TABLES, Table, table as get_table
+
+DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
+_TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
+_DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)$")
+
+
+def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
+    """Coerce rows to the table's exact parquet schema (column order and types)."""
+    if isinstance(data, pd.DataFrame):
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    missing = [c for c in tbl.column_names if c not in data.column_names]
+    if missing:
+        raise LakeError(f"rows for {tbl.name} lack columns {missing}")
+    return data.select(tbl.column_names).cast(tbl.arrow_schema)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomic(data: pa.Table, target: Path) -> None:
+    """Write `data` to `target` so that no reader ever sees a partial file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as fh:
+            pq.write_table(data, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
+class Lake:
+    """A Spot warehouse folder. Cheap to create; open DuckDB connections with `connect()`."""
+
+    def __init__(self, root: str | os.PathLike, *, create: bool = False) -> None:
+        self.root = Path(root).expanduser().resolve()
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise LakeError(
+                f"no Spot lake at {self.root}: create one with "
+                f"`spot-lab generate --lake {self.root} --date YYYY-MM-DD`, "
+                "or point SPOT_LAB_LAKE at a copy of your Spot warehouse"
+            )
+        elif not any((self.root / t / "hive").is_dir() for t in DATA_TYPES):
+            raise LakeError(
+                f"{self.root} is not a Spot lake (no flow/hive, dns/hive or proxy/hive folder): "
+                "check the path, or generate a demo lake with `spot-lab generate`"
+            )
+
+    def __repr__(self) -> str:
+        return f"Lake({str(self.root)!r})"
+
+    # ---- paths -------------------------------------------------------------------------
+    def partition_path(self, name: str, day: dt.date, hour: int | None = None) -> Path:
+        tbl = get_table(name)
+        return self.root / tbl.partition_dir(day.year, day.month, day.day, hour)
+
+    def context_path(self, filename: str) -> Path:
+        return self.root / "context" / filename
+
+    def files(self, name: str) -> list[Path]:
+        return sorted(self.root.glob(get_table(name).glob()))
+
+    def has_data(self, name: str) -> bool:
+        return next(iter(self.root.glob(get_table(name).glob())), None) is not None
+
+    def days(self, name: str) -> list[dt.date]:
+        """Days that hold at least one file of the table, ascending."""
+        tbl = get_table(name)
+        found = set()
+        for path in self.root.glob(tbl.glob()):
+            rel = path.relative_to(self.root / tbl.relative_dir()).as_posix()
+            match = re.match(r"y=(\d+)/m=(\d+)/d=(\d+)", rel)
+            if match:
+                found.add(dt.date(*map(int, match.groups())))
+        return sorted(found)
+
+    # ---- writes ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Exclusive, cross-process writer lock for one table (readers never take it)."""
+        lock_dir = self.root / ".spot-lab" / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / f"{name}.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def append(
+        self, name: str, data: pa.Table | pd.DataFrame, day: dt.date, hour: int | None = None
+    ) -> Path:
+        """Add a new file to a partition (raw ingest style): atomic, never touches other files."""
+        tbl = get_table(name)
+        if tbl.hourly and hour is None:
+            raise LakeError(f"{name} is partitioned by hour: give the hour")
+        target = self.partition_path(name, day, hour) / f"part-{uuid.uuid4().hex}.parquet"
+        write_parquet_atomic(to_arrow(tbl, data), target)
+        return target
+
+    def read_partition(self, name: str, day: dt.date) -> pa.Table:
+        """All rows of one day partition of a derived table (empty table when absent)."""
+        tbl = get_table(name)
+        folder = self.partition_path(name, day)
+        parts = [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
+        if not parts:
+            return tbl.arrow_schema.empty_table()
+        return pa.concat_tables([to_arrow(tbl, p) for p in parts])
+
+    def update_partition(
+        self, name: str, day: dt.date, change: Callable[[pa.Table], pa.Table | pd.DataFrame]
+    ) -> pa.Table:
+        """Locked read-modify-write of one derived partition; returns the new content.
+
+        `change` gets the current rows and returns the new rows. If it raises, nothing is
+        written. The new content replaces the partition in one rename.
+        """
+        tbl = get_table(name)
+        if tbl.is_raw:
+            raise LakeError(f"{name} is a raw table: raw data is only appended")
+        with self.lock(name):
+            current = self.read_partition(name, day)
+            new = to_arrow(tbl, change(current))
+            folder = self.partition_path(name, day)
+            write_parquet_atomic(new, folder / DATA_FILE)
+            for stale in folder.glob("*.parquet"):  # files of a foreign export, now merged
+                if stale.name != DATA_FILE:
+                    stale.unlink()
+        return new
+
+    def replace_partition(self, name: str, data: pa.Table | pd.DataFrame, day: dt.date) -> None:
+        """Replace a derived partition's rows (model output): atomic, serialised with writers."""
+        self.update_partition(name, day, lambda _current: data)
+
+    def append_rows(self, name: str, data: pa.Table | pd.DataFrame, day: dt.date) -> pa.Table:
+        """Add rows to a derived partition without losing concurrent writers' rows."""
+        tbl = get_table(name)
+        rows = to_arrow(tbl, data)
+        return self.update_partition(name, day, lambda cur: pa.concat_tables([cur, rows]))
+
+    # ---- reads -------------------------------------------------------------------------
+    def connect(self) -> LakeConnection:
+        return LakeConnection(self)
+
+    def check(self) -> int:
+        """Open the footer of every parquet file; raise naming the first corrupt one."""
+        count = 0
+        for name in TABLES:
+            for path in self.files(name):
+                try:
+                    pq.read_metadata(path)
+                except Exception as exc:  # noqa: BLE001 - any reader failure means corrupt
+                    raise LakeError(f"corrupt parquet file {path}: {exc}") from None
+                count += 1
+        return count
+
+
+class LakeConnection:
+    """An in-memory DuckDB connection with one view per Spot table of a lake.
+
+    Views follow the files on disk: a table that had no files when the view was made is
+    re-checked before each query, so rows written by another process show up.
+    """
+
+    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.lake = lake
+        self.con = con or duckdb.connect(":memory:")
+        self._with_files: set[str] = set()
+        self._made: set[str] = set()
+        self.refresh()
+
+    def refresh(self) -> None:
+        for name, tbl in TABLES.items():
+            if name in self._with_files:
+                continue
+            has_files = self.lake.has_data(name)
+            if has_files or name not in self._made:
+                self.con.execute(self._view_sql(tbl, has_files))
+                self._made.add(name)
+                if has_files:
+                    self._with_files.add(name)
+
+    def _view_sql(self, tbl: Table, has_files: bool) -> str:
+        cols = tbl.columns + tbl.partitions
+        if not has_files:
+            body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
+            return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
+        pattern = str(self.lake.root / tbl.glob()).replace("'", "''")
+        hive_types = ", ".join(f"'{p.name}': '{p.duckdb_type}'" for p in tbl.partitions)
+        names = ", ".join(c.name for c in cols)
+        return (
+            f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM read_parquet('{pattern}', "
+            f"hive_partitioning = true, hive_types = {{{hive_types}}})"
+        )
+
+    def sql(self, query: str, params: dict | list | None = None) -> pa.Table:
+        """Run SQL (DuckDB dialect, `$name` parameters) and return an Arrow table."""
+        self.refresh()
+        try:
+            rel = self.con.sql(query, params=params or None)
+            return rel.to_arrow_table() if rel is not None else pa.table({})
+        except duckdb.Error as exc:
+            raise LakeError(_one_line(exc)) from None
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
