@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from .dates import parse_date
 from .errors import InputError, SpotLabError
-
-
-def parse_date(text: str) -> dt.date:
-    """A calendar date as YYYY-MM-DD, or a one-line error saying so."""
-    try:
-        return dt.date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise InputError(f"bad date {text!r}: use YYYY-MM-DD, e.g. 2026-11-29") from None
 
 
 def positive_int(text: str) -> int:
@@ -47,16 +39,32 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_score(args: argparse.Namespace) -> int:
     from .scoring import score_command
 
-    print(score_command(args.type, parse_date(args.date), lake=args.lake, conn=args.conn,
-                        tol=args.tol, limit=args.limit, topics=args.topics, seed=args.seed))
+    print(
+        score_command(
+            args.type,
+            parse_date(args.date),
+            lake=args.lake,
+            conn=args.conn,
+            tol=args.tol,
+            limit=args.limit,
+            topics=args.topics,
+            seed=args.seed,
+        )
+    )
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(lake=args.lake, execute=args.execute, output=args.output, port=args.port,
-                    flows_per_day=args.flows_per_day, open_browser=not args.no_browser)
+    return run_demo(
+        lake=args.lake,
+        execute=args.execute,
+        output=args.output,
+        port=args.port,
+        flows_per_day=args.flows_per_day,
+        open_browser=not args.no_browser,
+    )
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -79,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--lake", required=True, help="lake folder to create")
     gen.add_argument("--date", required=True, help="first day, YYYY-MM-DD")
     gen.add_argument("--days", default="1", help="number of consecutive days (default 1)")
-    gen.add_argument("--flows-per-day", default="200000", help="flow records per day (default 200000)")
+    gen.add_argument(
+        "--flows-per-day", default="200000", help="flow records per day (default 200000)"
+    )
     gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     gen.add_argument("--force", action="store_true", help="replace a non-empty lake folder")
     gen.add_argument("--quiet", action="store_true", help="no progress output")
@@ -99,12 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="open JupyterLab on the demo notebook (or run it headless)")
     demo.add_argument("--lake", help="demo lake folder (default: SpotLab.lake)")
-    demo.add_argument("--execute", action="store_true",
-                      help="run the demo notebook without a browser and write an HTML report")
+    demo.add_argument(
+        "--execute",
+        action="store_true",
+        help="run the demo notebook without a browser and write an HTML report",
+    )
     demo.add_argument("--output", default=None, help="HTML report path for --execute")
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
-    demo.add_argument("--flows-per-day", type=int, default=200_000,
-                      help="size of the generated demo day")
+    demo.add_argument(
+        "--flows-per-day", type=int, default=200_000, help="size of the generated demo day"
+    )
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
     demo.set_defaults(run=_cmd_demo)
 

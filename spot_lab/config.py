@@ -42,7 +42,8 @@ class SpotLab(Configurable):
         "", help="MaxMind-format City mmdb. Empty: DB-IP City Lite when its package is installed."
     ).tag(config=True)
     network_context = Unicode(
-        "", help="Network context CSV (ip|cidr|range,name). Empty: <lake>/context/network_context.csv"
+        "",
+        help="Network context CSV (ip|cidr|range,name). Empty: <lake>/context/network_context.csv",
     ).tag(config=True)
     internal_ranges = Unicode(
         "", help="Internal ranges CSV (start,end[,name]). Empty: <lake>/context/ipranges.csv"
@@ -78,7 +79,9 @@ def _file_config() -> Config:
     merged = Config()
     for folder in reversed(jupyter_config_path()):  # lowest priority first
         for loader in (JSONFileConfigLoader, PyFileConfigLoader):
-            name = "spot_lab_config.json" if loader is JSONFileConfigLoader else "spot_lab_config.py"
+            name = (
+                "spot_lab_config.json" if loader is JSONFileConfigLoader else "spot_lab_config.py"
+            )
             if (Path(folder) / name).is_file():
                 merged.merge(loader(name, path=folder).load_config())
     return merged

@@ -89,7 +89,7 @@ def open_engine(target: str | Path | Lake, **options: Any) -> Engine:
     if scheme in ("", "file"):
         return DuckDBEngine(text.split("://", 1)[-1])
     if scheme == "duckdb":
-        return DuckDBEngine(text[len("duckdb://"):] or ".")
+        return DuckDBEngine(text[len("duckdb://") :] or ".")
     from .cluster import open_cluster_engine
 
     return open_cluster_engine(text, **options)

@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import LakeError
-from .schema import DATA_TYPES, TABLES, Table, table as get_table
+from .schema import DATA_TYPES, TABLES, Table
+from .schema import table as get_table
 
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
@@ -145,7 +146,9 @@ class Lake:
         """All rows of one day partition of a derived table (empty table when absent)."""
         tbl = get_table(name)
         folder = self.partition_path(name, day)
-        parts = [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
+        parts = (
+            [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
+        )
         if not parts:
             return tbl.arrow_schema.empty_table()
         return pa.concat_tables([to_arrow(tbl, p) for p in parts])

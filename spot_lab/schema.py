@@ -135,66 +135,90 @@ _RAW = {
 # (table name, data type, OA subdir, columns)
 _OA = [
     (
-        "flow_scores", "flow", "suspicious",
+        "flow_scores",
+        "flow",
+        "suspicious",
         "tstart STRING, srcip STRING, dstip STRING, sport INT, dport INT, proto STRING, "
         "ipkt INT, ibyt INT, opkt INT, obyt INT, ml_score FLOAT, rank INT, srcip_internal INT, "
         "dstip_internal INT, src_geoloc STRING, dst_geoloc STRING, src_domain STRING, "
         "dst_domain STRING, src_rep STRING, dst_rep STRING",
     ),
     (
-        "flow_edge", "flow", "edge",
+        "flow_edge",
+        "flow",
+        "edge",
         "tstart STRING, srcip STRING, dstip STRING, sport INT, dport INT, proto STRING, "
         "flags STRING, tos INT, ibyt BIGINT, ipkt BIGINT, input BIGINT, output BIGINT, "
         "rip STRING, obyt BIGINT, opkt BIGINT, hh INT, mn INT",
     ),
     (
-        "flow_chords", "flow", "chords",
+        "flow_chords",
+        "flow",
+        "chords",
         "ip_threat STRING, srcip STRING, dstip STRING, ibyt BIGINT, ipkt BIGINT",
     ),
     (
-        "flow_threat_investigation", "flow", "threat_investigation",
+        "flow_threat_investigation",
+        "flow",
+        "threat_investigation",
         "tstart STRING, srcip STRING, dstip STRING, srcport INT, dstport INT, score INT",
     ),
     ("flow_storyboard", "flow", "storyboard", "ip_threat STRING, title STRING, text STRING"),
     (
-        "flow_timeline", "flow", "timeline",
+        "flow_timeline",
+        "flow",
+        "timeline",
         "ip_threat STRING, tstart STRING, tend STRING, srcip STRING, dstip STRING, "
         "proto STRING, sport INT, dport INT, ipkt BIGINT, ibyt BIGINT",
     ),
     ("flow_ingest_summary", "flow", "summary", "tdate STRING, total BIGINT"),
     (
-        "dns_scores", "dns", "suspicious",
+        "dns_scores",
+        "dns",
+        "suspicious",
         "frame_time STRING, unix_tstamp BIGINT, frame_len BIGINT, ip_dst STRING, "
         "dns_qry_name STRING, dns_qry_class STRING, dns_qry_type INT, dns_qry_rcode INT, "
         "ml_score FLOAT, tld STRING, query_rep STRING, hh INT, dns_qry_class_name STRING, "
         "dns_qry_type_name STRING, dns_qry_rcode_name STRING, network_context STRING",
     ),
     (
-        "dns_edge", "dns", "edge",
+        "dns_edge",
+        "dns",
+        "edge",
         "unix_tstamp BIGINT, frame_len BIGINT, ip_dst STRING, ip_src STRING, "
         "dns_qry_name STRING, dns_qry_class STRING, dns_qry_type INT, dns_qry_rcode INT, "
         "dns_a STRING, hh INT, dns_qry_class_name STRING, dns_qry_type_name STRING, "
         "dns_qry_rcode_name STRING, network_context STRING",
     ),
     (
-        "dns_dendro", "dns", "dendro",
+        "dns_dendro",
+        "dns",
+        "dendro",
         "unix_tstamp BIGINT, dns_a STRING, dns_qry_name STRING, ip_dst STRING",
     ),
     (
-        "dns_threat_investigation", "dns", "threat_investigation",
+        "dns_threat_investigation",
+        "dns",
+        "threat_investigation",
         "unix_tstamp BIGINT, ip_dst STRING, dns_qry_name STRING, ip_sev INT, dns_sev INT",
     ),
     (
-        "dns_threat_dendro", "dns", "threat_dendro",
+        "dns_threat_dendro",
+        "dns",
+        "threat_dendro",
         "anchor STRING, total BIGINT, dns_qry_name STRING, ip_dst STRING",
     ),
     (
-        "dns_storyboard", "dns", "storyboard",
+        "dns_storyboard",
+        "dns",
+        "storyboard",
         "ip_threat STRING, dns_threat STRING, title STRING, text STRING",
     ),
     ("dns_ingest_summary", "dns", "summary", "tdate STRING, total BIGINT"),
     (
-        "proxy_scores", "proxy", "suspicious",
+        "proxy_scores",
+        "proxy",
+        "suspicious",
         "tdate STRING, time STRING, clientip STRING, host STRING, reqmethod STRING, "
         "useragent STRING, resconttype STRING, duration INT, username STRING, webcat STRING, "
         "referer STRING, respcode INT, uriport INT, uripath STRING, uriquery STRING, "
@@ -202,19 +226,25 @@ _OA = [
         "ml_score FLOAT, uri_rep STRING, respcode_name STRING, network_context STRING",
     ),
     (
-        "proxy_edge", "proxy", "edge",
+        "proxy_edge",
+        "proxy",
+        "edge",
         "tdate STRING, time STRING, clientip STRING, host STRING, webcat STRING, "
         "respcode STRING, reqmethod STRING, useragent STRING, resconttype STRING, "
         "referer STRING, uriport STRING, serverip STRING, scbytes INT, csbytes INT, "
         "fulluri STRING, hh INT, respcode_name STRING",
     ),
     (
-        "proxy_threat_investigation", "proxy", "threat_investigation",
+        "proxy_threat_investigation",
+        "proxy",
+        "threat_investigation",
         "tdate STRING, fulluri STRING, uri_sev INT",
     ),
     ("proxy_storyboard", "proxy", "storyboard", "p_threat STRING, title STRING, text STRING"),
     (
-        "proxy_timeline", "proxy", "timeline",
+        "proxy_timeline",
+        "proxy",
+        "timeline",
         "p_threat STRING, tstart STRING, tend STRING, duration BIGINT, clientip STRING, "
         "respcode STRING, respcodename STRING",
     ),
@@ -225,7 +255,9 @@ _OA = [
 _EXTENSIONS = [
     (
         # RITA-style beacon candidates (issue 7): one row per internal->external pair.
-        "flow_beacons", "flow", "beacons",
+        "flow_beacons",
+        "flow",
+        "beacons",
         "srcip STRING, dstip STRING, dport INT, proto STRING, connections BIGINT, "
         "ts_score DOUBLE, ds_score DOUBLE, hist_score DOUBLE, dur_score DOUBLE, "
         "score DOUBLE, mean_interval DOUBLE, first_seen STRING, last_seen STRING",
@@ -254,12 +286,27 @@ SEVERITIES = {1: "High", 2: "Medium", 3: "Low"}
 FEEDBACK_COLUMNS: dict[str, tuple[str, ...]] = {
     "flow": ("sev", "tstart", "srcip", "dstip", "sport", "dport", "proto", "ipkt", "ibyt"),
     "dns": (
-        "sev", "frame_time", "unix_tstamp", "frame_len", "ip_dst", "dns_qry_name",
-        "dns_qry_class", "dns_qry_type", "dns_qry_rcode",
+        "sev",
+        "frame_time",
+        "unix_tstamp",
+        "frame_len",
+        "ip_dst",
+        "dns_qry_name",
+        "dns_qry_class",
+        "dns_qry_type",
+        "dns_qry_rcode",
     ),
     "proxy": (
-        "sev", "p_date", "p_time", "clientip", "host", "reqmethod", "useragent",
-        "resconttype", "respcode", "fulluri",
+        "sev",
+        "p_date",
+        "p_time",
+        "clientip",
+        "host",
+        "reqmethod",
+        "useragent",
+        "resconttype",
+        "respcode",
+        "fulluri",
     ),
 }
 

@@ -34,9 +34,7 @@ def parameter_names(tree: exp.Expression) -> list[str]:
     return [p.name for p in tree.find_all(exp.Placeholder) if p.name]
 
 
-def bind(
-    tree: exp.Expression, values: Mapping[str, Any]
-) -> tuple[exp.Expression, list[Any]]:
+def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expression, list[Any]]:
     """Replace `:name` placeholders with positional ones; return the tree and the values.
 
     Raises InputError naming any parameter that has no value.
@@ -54,21 +52,30 @@ def bind(
         if isinstance(node, exp.In):
             new_items = []
             for item in node.expressions or []:
-                if isinstance(item, exp.Placeholder) and isinstance(values.get(item.name), (list, tuple, set)):
+                if isinstance(item, exp.Placeholder) and isinstance(
+                    values.get(item.name), (list, tuple, set)
+                ):
                     seq = list(values[item.name])
                     if not seq:
                         raise InputError(f"parameter :{item.name} is an empty list")
-                    new_items.extend(exp.Placeholder(this=f"{item.name}\x00{i}") for i in range(len(seq)))
+                    new_items.extend(
+                        exp.Placeholder(this=f"{item.name}\x00{i}") for i in range(len(seq))
+                    )
                 else:
                     new_items.append(item)
             node.set("expressions", new_items)
             # `x IN :ips` parses as an IN with a placeholder in `field`/`query`
             field = node.args.get("field") or node.args.get("query")
-            if isinstance(field, exp.Placeholder) and isinstance(values.get(field.name), (list, tuple, set)):
+            if isinstance(field, exp.Placeholder) and isinstance(
+                values.get(field.name), (list, tuple, set)
+            ):
                 seq = list(values[field.name])
                 node.set("field", None)
                 node.set("query", None)
-                node.set("expressions", [exp.Placeholder(this=f"{field.name}\x00{i}") for i in range(len(seq))])
+                node.set(
+                    "expressions",
+                    [exp.Placeholder(this=f"{field.name}\x00{i}") for i in range(len(seq))],
+                )
         return node
 
     tree = tree.transform(expand_lists)
