@@ -30,6 +30,31 @@ def demo_lake_path(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def scored_lake_path(demo_lake_path, tmp_path_factory) -> Path:
+    """The demo lake after `spot-lab score` for every type (read-only; copy to write)."""
+    from spot_lab.engine import DuckDBEngine
+    from spot_lab.scoring import score_day
+
+    root = tmp_path_factory.mktemp("scored") / "lake"
+    shutil.copytree(demo_lake_path, root)
+    engine = DuckDBEngine(root)
+    try:
+        for data_type in ("flow", "dns", "proxy"):
+            score_day(engine, data_type, DEMO_DAY, progress=False)
+    finally:
+        engine.close()
+    return root
+
+
+@pytest.fixture()
+def scored_lake_copy(scored_lake_path, tmp_path) -> Path:
+    """A private, writable copy of the scored demo lake."""
+    target = tmp_path / "scored-lake"
+    shutil.copytree(scored_lake_path, target)
+    return target
+
+
 @pytest.fixture()
 def lake_copy(demo_lake_path, tmp_path) -> Path:
     """A private copy of the demo lake that a test may write to."""

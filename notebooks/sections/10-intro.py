@@ -1,0 +1,25 @@
+# %% [markdown]
+# # spot-lab demo: a day of Apache Spot data, investigated in a notebook
+#
+# This notebook runs against the demo lake: a folder laid out like Apache Spot's HDFS
+# warehouse (`flow`, `dns`, `proxy` raw tables, and the `*_scores` tables written by
+# Spot's suspicious-connects model, run by `spot-lab score`). The same cells run on a
+# real Spot cluster: `%spot_connect hive://user@host:10000/spot`.
+#
+# The generated day hides six threat scenarios (C2 beaconing, data exfiltration, an
+# inbound port scan, DNS tunnelling, a DGA/NXDOMAIN burst, a phishing chain).
+# `ground_truth.json` lists them; the model does not read it.
+
+# %%
+%load_ext spot_lab
+
+import json
+from pathlib import Path
+
+from spot_lab.config import load_settings
+
+LAKE = Path(load_settings().lake)
+GROUND_TRUTH = json.loads((LAKE / "ground_truth.json").read_text())
+DEMO_DATE = GROUND_TRUTH["generator"]["dates"][0]
+print(f"lake: {LAKE}\ndemo day: {DEMO_DATE}")
+print("scenarios:", ", ".join(s["name"] for s in GROUND_TRUTH["scenarios"]))

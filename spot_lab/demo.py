@@ -1,0 +1,149 @@
+"""`spot-lab demo`: the newcomer's first command.
+
+Generates (and scores) the demo lake when it is absent, then either opens JupyterLab on
+the demo notebook, or with --execute runs the notebook headless and writes an HTML report.
+The notebook is assembled from notebooks/sections/*.py (jupytext percent format).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .config import load_settings
+from .errors import SpotLabError
+
+DEMO_DATE = dt.date(2026, 11, 28)
+DEMO_SEED = 7
+REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PACKAGED_NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "demo.ipynb"
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def demo_notebook() -> Path:
+    """The demo notebook: the repo's copy in a checkout, the packaged copy otherwise."""
+    for candidate in (REPO_NOTEBOOKS / "demo.ipynb", PACKAGED_NOTEBOOK):
+        if candidate.is_file():
+            return candidate
+    raise SpotLabError("demo notebook not found: reinstall spot-lab")
+
+
+def build_notebook(sections: Path = REPO_NOTEBOOKS / "sections"):
+    """Assemble the demo notebook from its section files, in name order."""
+    import jupytext
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for path in sorted(sections.glob("*.py")):
+        part = jupytext.reads(path.read_text(), fmt="py:percent")
+        for number, cell in enumerate(part.cells):
+            cell.metadata = {}
+            cell["id"] = f"{path.stem}-{number}"  # stable ids: the built file is reproducible
+            notebook.cells.append(cell)
+    return notebook
+
+
+def prepare_lake(lake: Path, flows_per_day: int) -> Path:
+    """Generate and score the demo lake unless it already exists."""
+    if (lake / "ground_truth.json").is_file():
+        _say(f"using the demo lake at {lake}")
+        return lake
+    from .generator import generate
+
+    _say(f"generating a demo day ({flows_per_day:,} flows + DNS + proxy) into {lake}")
+    generate(lake, DEMO_DATE, days=1, flows_per_day=flows_per_day, seed=DEMO_SEED, force=True)
+    score_lake(lake, DEMO_DATE)
+    return lake
+
+
+def score_lake(lake: Path, day: dt.date) -> None:
+    from .engine import DuckDBEngine
+    from .scoring import score_day
+
+    engine = DuckDBEngine(lake)
+    try:
+        for data_type in ("flow", "dns", "proxy"):
+            _say(f"scoring {data_type} with Spot's suspicious-connects model")
+            score_day(engine, data_type, day)
+    finally:
+        engine.close()
+
+
+def execute_notebook(lake: Path, output: Path) -> Path:
+    """Run the demo notebook headless and write it as HTML."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(demo_notebook(), as_version=4)
+    os.environ["SPOT_LAB_LAKE"] = str(lake)
+    workdir = output.parent
+    workdir.mkdir(parents=True, exist_ok=True)
+    _say(f"running {len(notebook.cells)} cells of the demo notebook")
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    output.write_text(html)
+    _say(f"ran in {time.perf_counter() - started:.1f} s; report: {output}")
+    return output
+
+
+def start_lab(lake: Path, port: int, open_browser: bool) -> int:
+    """Start JupyterLab on the demo notebook and print its URL (works headless)."""
+    workdir = demo_notebook().parent
+    token = secrets.token_hex(16)
+    env = dict(os.environ, SPOT_LAB_LAKE=str(lake))
+    cmd = [
+        sys.executable, "-m", "jupyterlab", f"--port={port}", "--ip=127.0.0.1",
+        f"--ServerApp.root_dir={workdir}", f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--ServerApp.allow_root=True")
+    if not open_browser or not (os.environ.get("DISPLAY") or sys.platform == "darwin"):
+        cmd.append("--no-browser")
+    url = f"http://127.0.0.1:{port}/lab/tree/demo.ipynb?token={token}"
+    _say(f"starting JupyterLab; open {url}")
+    print(url, flush=True)
+    return subprocess.call(cmd, env=env)
+
+
+def run_demo(lake: str | None = None, execute: bool = False, output: str | None = None,
+             port: int = 8888, flows_per_day: int = 200_000, open_browser: bool = True) -> int:
+    lake_path = Path(lake or load_settings().lake).expanduser().resolve()
+    prepare_lake(lake_path, flows_per_day)
+    if execute:
+        target = Path(output or Path.cwd() / "spot-lab-demo.html").resolve()
+        execute_notebook(lake_path, target)
+        return 0
+    if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
+        raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
+    return start_lab(lake_path, port, open_browser)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def main() -> None:  # `python -m spot_lab.demo build`: refresh notebooks/demo.ipynb
+    import nbformat
+
+    nbformat.write(build_notebook(), REPO_NOTEBOOKS / "demo.ipynb")
+    print(REPO_NOTEBOOKS / "demo.ipynb")
+
+
+if __name__ == "__main__":
+    main()
