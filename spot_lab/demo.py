@@ -43,7 +43,11 @@ def build_notebook(sections: Path = REPO_NOTEBOOKS / "sections"):
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for path in sorted(sections.glob("*.py")):
         part = jupytext.reads(path.read_text(), fmt="py:percent")
         for number, cell in enumerate(part.cells):
@@ -83,6 +87,7 @@ def execute_notebook(lake: Path, output: Path) -> Path:
     """Run the demo notebook headless and write it as HTML."""
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(demo_notebook(), as_version=4)
@@ -91,10 +96,19 @@ def execute_notebook(lake: Path, output: Path) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     _say(f"running {len(notebook.cells)} cells of the demo notebook")
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
-    html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
-    output.write_text(html)
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        failure = str(exc).strip().splitlines()[-1]
+        raise SpotLabError(
+            f"the demo notebook failed: {failure} (partial report: {output})"
+        ) from None
+    finally:
+        html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+        output.write_text(html)
     _say(f"ran in {time.perf_counter() - started:.1f} s; report: {output}")
     return output
 
@@ -105,9 +119,15 @@ def start_lab(lake: Path, port: int, open_browser: bool) -> int:
     token = secrets.token_hex(16)
     env = dict(os.environ, SPOT_LAB_LAKE=str(lake))
     cmd = [
-        sys.executable, "-m", "jupyterlab", f"--port={port}", "--ip=127.0.0.1",
-        f"--ServerApp.root_dir={workdir}", f"--IdentityProvider.token={token}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.root_dir={workdir}",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--ServerApp.allow_root=True")
@@ -119,8 +139,14 @@ def start_lab(lake: Path, port: int, open_browser: bool) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def run_demo(lake: str | None = None, execute: bool = False, output: str | None = None,
-             port: int = 8888, flows_per_day: int = 200_000, open_browser: bool = True) -> int:
+def run_demo(
+    lake: str | None = None,
+    execute: bool = False,
+    output: str | None = None,
+    port: int = 8888,
+    flows_per_day: int = 200_000,
+    open_browser: bool = True,
+) -> int:
     lake_path = Path(lake or load_settings().lake).expanduser().resolve()
     prepare_lake(lake_path, flows_per_day)
     if execute:

@@ -19,8 +19,18 @@ def test_committed_notebook_matches_its_sections():
 def test_demo_execute_generates_scores_and_runs_the_notebook(tmp_path, capsys):
     lake = tmp_path / "lake"
     report = tmp_path / "demo.html"
-    status = main(["demo", "--execute", "--lake", str(lake), "--output", str(report),
-                   "--flows-per-day", "20000"])
+    status = main(
+        [
+            "demo",
+            "--execute",
+            "--lake",
+            str(lake),
+            "--output",
+            str(report),
+            "--flows-per-day",
+            "20000",
+        ]
+    )
     assert status == 0
     assert (lake / "ground_truth.json").is_file()
     assert list((lake / "flow" / "hive" / "oa" / "suspicious").rglob("*.parquet"))
@@ -28,4 +38,4 @@ def test_demo_execute_generates_scores_and_runs_the_notebook(tmp_path, capsys):
     assert "spot-lab demo" in html
     executed = html.count("jp-OutputArea-output")
     assert executed > 0
-    assert "Traceback" not in html and "Error" not in html.split("<body", 1)[-1][:0] + ""
+    assert "Traceback" not in html
