@@ -67,6 +67,9 @@ class DuckDBEngine(Engine):
         super().__init__(f"duckdb://{self.lake.root}")
         self.connection: LakeConnection = self.lake.connect()
         self.con: duckdb.DuckDBPyConnection = self.connection.con
+        from .enrich_sql import try_register  # spot_geo(ip), spot_net_context(ip)... in SQL
+
+        try_register(self.con, self.lake.root)
 
     def _execute(self, sql: str, values: list[Any]) -> pa.Table:
         self.connection.refresh()

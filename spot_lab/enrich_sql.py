@@ -1,0 +1,164 @@
+"""Geolocation and network context inside SQL, so `%%spotquery` can join and filter on them.
+
+Registered on every DuckDB engine (vectorized Arrow UDFs: DuckDB hands a whole batch of
+IPs to one Python call, which looks each distinct IP up once):
+
+- `spot_net_context(ip) -> VARCHAR`   network-context name, NULL when none matches
+- `spot_net_category(ip) -> VARCHAR`  VPN / DMZ / Proxy / FW (reference 4.3), NULL when none
+- `spot_internal(ip) -> BOOLEAN`       private/reserved or in the internal ranges (ipranges.csv)
+- `spot_geo(ip) -> STRUCT(country_code, country, region, city, latitude, longitude, owner, asn)`
+- `spot_geo_country(ip)`, `spot_geo_city(ip)` -> VARCHAR shortcuts
+- relation `network_context` (position, network, name, category, ip_version, range_start,
+  range_end, latitude, longitude): the context file itself.
+
+Files are resolved on first use from the settings (SpotLab.network_context, internal_ranges,
+geoip_db) with the engine's lake as the default folder. Registration never fails the engine:
+a missing geolocation database only makes `spot_geo*` raise a one-line "how to configure".
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import SpotLabError
+
+GEO_FIELDS = {
+    "country_code": pa.string(),
+    "country": pa.string(),
+    "region": pa.string(),
+    "city": pa.string(),
+    "latitude": pa.float64(),
+    "longitude": pa.float64(),
+    "owner": pa.string(),
+    "asn": pa.int64(),
+}
+GEO_STRUCT = "STRUCT(country_code VARCHAR, country VARCHAR, region VARCHAR, city VARCHAR, latitude DOUBLE, longitude DOUBLE, owner VARCHAR, asn BIGINT)"
+
+
+class _Sources:
+    """Settings-driven context/geo sources for one lake, loaded lazily, cached by mtime."""
+
+    def __init__(self, lake_root: Path, settings: Any = None) -> None:
+        self.lake_root = lake_root
+        self._settings = settings
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from .config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    def context(self):
+        from .netcontext import load_context
+
+        return load_context(context_path(self.settings, self.lake_root))
+
+    def internal(self):
+        from .netcontext import load_internal
+
+        return load_internal(internal_path(self.settings, self.lake_root))
+
+    def geolocator(self):
+        from .geo import default_geolocator
+
+        return default_geolocator(self.settings, lake=self.lake_root)
+
+
+def context_path(settings: Any, lake_root: Path) -> Path:
+    value = settings.network_context
+    return Path(value).expanduser() if value else lake_root / "context" / "network_context.csv"
+
+
+def internal_path(settings: Any, lake_root: Path) -> Path:
+    value = settings.internal_ranges
+    return Path(value).expanduser() if value else lake_root / "context" / "ipranges.csv"
+
+
+def _udf(fn):
+    def wrapped(ips: pa.Array) -> pa.Array:
+        try:
+            return fn(ips)
+        except SpotLabError as exc:  # DuckDB shows the message; keep it one line
+            raise ValueError(str(exc)) from None
+
+    return wrapped
+
+
+def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = None) -> None:
+    """Register the enrichment functions and the `network_context` relation on `con`."""
+    from .netcontext import category_of, parse_ips, to_arrow_strings
+
+    src = _Sources(Path(lake_root), settings)
+
+    def net_context(ips):
+        return pa.array(src.context().name_of(ips, default=None), pa.string())
+
+    def net_category(ips):
+        names = net_context(ips).to_pylist()
+        return pa.array([None if n is None else category_of(n) for n in names], pa.string())
+
+    def internal(ips):
+        arr = to_arrow_strings(ips)
+        enc = pc.dictionary_encode(arr, null_encoding="encode")
+        parsed = parse_ips(enc.dictionary)
+        mask = pa.array(parsed.valid & src.internal().is_internal(parsed))
+        return mask.take(enc.indices)
+
+    def geo_table(ips) -> pa.Table:
+        located = src.geolocator().locate(to_arrow_strings(ips))
+        return pa.Table.from_pandas(located[list(GEO_FIELDS)], preserve_index=False)
+
+    def geo(ips):
+        table = geo_table(ips)
+        arrays = [table[name].combine_chunks().cast(t) for name, t in GEO_FIELDS.items()]
+        return pa.StructArray.from_arrays(arrays, names=list(GEO_FIELDS))
+
+    def field_of(name):
+        return lambda ips: geo_table(ips)[name].combine_chunks().cast(pa.string())
+
+    functions = [
+        ("spot_net_context", net_context, "VARCHAR"),
+        ("spot_net_category", net_category, "VARCHAR"),
+        ("spot_internal", internal, "BOOLEAN"),
+        ("spot_geo", geo, GEO_STRUCT),
+        ("spot_geo_country", field_of("country"), "VARCHAR"),
+        ("spot_geo_city", field_of("city"), "VARCHAR"),
+    ]
+    for name, fn, returns in functions:
+        try:
+            con.remove_function(name)
+        except (duckdb.InvalidInputException, duckdb.CatalogException):
+            pass
+        con.create_function(
+            name,
+            _udf(fn),
+            ["VARCHAR"],
+            returns,
+            type="arrow",
+            null_handling="special",
+            side_effects=False,
+        )
+    try:
+        relation = src.context().to_arrow()
+    except SpotLabError as exc:  # a malformed context file must not break the engine
+        warnings.warn(f"network_context relation left empty: {exc}", stacklevel=2)
+        from .netcontext import NetworkContext
+
+        relation = NetworkContext().to_arrow()
+    con.register("network_context", relation)
+
+
+def try_register(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
+    """`register`, but a failure only warns: the engine must open without enrichment."""
+    try:
+        register(con, lake_root)
+    except Exception as exc:  # noqa: BLE001 - enrichment is optional for an engine
+        warnings.warn(f"spot-lab SQL enrichment functions not registered: {exc}", stacklevel=2)
