@@ -82,8 +82,16 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
     for node in list(tree.find_all(exp.Placeholder)):
         if not node.name:
             raise InputError("use named parameters (:name), not positional ?")
-    # Placeholders appear in generated text in the same order as a pre-order walk.
-    for node in tree.find_all(exp.Placeholder):
+    # Values must follow the placeholders' order in the generated text (a tree walk does
+    # not: LIMIT is visited before WHERE), so render once with numbered markers and sort.
+    nodes = list(tree.find_all(exp.Placeholder))
+    marked = tree.copy()
+    for i, node in enumerate(list(marked.find_all(exp.Placeholder))):  # same walk, same order
+        node.replace(exp.Var(this=f"__spotlab_p{i}__"))
+    text = marked.sql(dialect=CANONICAL_DIALECT)
+    order = sorted(range(len(nodes)), key=lambda i: text.find(f"__spotlab_p{i}__"))
+    nodes = [nodes[i] for i in order]
+    for node in nodes:
         name, _, index = node.name.partition("\x00")
         value = values[name]
         if index:
