@@ -1,0 +1,101 @@
+"""Spot's word recipes (reference 5.3 to 5.5) as engine SQL, composed from scoring.yaml.
+
+Everything runs in the engine: validity filters, bins, domain parsing, entropy and the
+(document, word) counts. Python only chooses which fragments to compose and binds the
+lookup lists (country codes, generic TLDs, popular domains, the user's domain).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .. import queries
+
+GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLevelDomainNames
+DOCUMENT = {"flow": None, "dns": "ip_dst", "proxy": "clientip"}  # flow: both sip and dip
+
+
+def q(name: str, **parts: str) -> str:
+    """A scoring.yaml fragment with its {placeholders} replaced by SQL text/relation names."""
+    text = queries.sql("scoring", name).strip()
+    for key, value in parts.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@cache
+def _word_list(filename: str) -> tuple[str, ...]:
+    text = resources.files("spot_lab.data").joinpath(filename).read_text(encoding="utf-8")
+    return tuple(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+def country_codes() -> tuple[str, ...]:
+    return _word_list("country-codes.txt")
+
+
+def top_domains() -> tuple[str, ...]:
+    return _word_list("top-domains.txt")
+
+
+def day_params(data_type: str, day: dt.date) -> dict[str, Any]:
+    """Partition values of one day: numbers, except proxy's zero-padded strings (reference 1.1)."""
+    if data_type == "proxy":
+        return {"y": f"{day.year:04d}", "m": f"{day.month:02d}", "d": f"{day.day:02d}"}
+    return {"y": day.year, "m": day.month, "d": day.day}
+
+
+def lookup_params(user_domain: str) -> dict[str, Any]:
+    return {
+        "country_codes": list(country_codes()),
+        "generic_tlds": list(GENERIC_TLDS),
+        "top_domains": list(top_domains()),
+        # An unset user domain must match nothing (Spot's "" never equals a parsed domain).
+        "user_domain": user_domain.strip().lower() or "\x00none",
+    }
+
+
+def events_sql(data_type: str) -> str:
+    """One day of valid events of `data_type` (params :y :m :d)."""
+    return q(f"{data_type}_events")
+
+
+def feedback_events_sql(data_type: str, source: str, day_events: str) -> str:
+    """Analyst-Low feedback rows of relation `source` as events (agent counts from the day)."""
+    return q(f"{data_type}_feedback_events", source=source, events=day_events)
+
+
+def words_sql(data_type: str, events: str) -> str:
+    """The events of relation/subquery `events` with their word column(s)."""
+    if data_type == "flow":
+        return q("flow_words", events=events)
+    name_col = "dns_qry_name" if data_type == "dns" else "host"
+    domains = (
+        "(" + q("domain_parts", source=f"(SELECT {name_col} AS name FROM {events} AS ev)") + ")"
+    )
+    if data_type == "dns":
+        ent_source = f"(SELECT subdomain AS s FROM {domains} AS dd)"
+    else:
+        ent_source = f"(SELECT fulluri AS s FROM {events} AS ev)"
+    entropies = "(" + q("entropy", source=ent_source) + ")"
+    return q(f"{data_type}_words", events=events, domains=domains, entropies=entropies)
+
+
+def sides_sql(data_type: str, words: str) -> str:
+    """(ip, word) rows: two per flow (source and destination side), one per DNS/proxy event."""
+    return q(f"{data_type}_sides", words=words)
+
+
+def counts_sql(data_type: str, words: str) -> str:
+    return q("counts", sides="(" + sides_sql(data_type, words) + ")")
+
+
+def day_words(engine, data_type: str, day: dt.date, user_domain: str = "") -> Any:
+    """The day's events with their words, as Arrow (for inspection and tests)."""
+    events = "(" + events_sql(data_type) + ")"
+    params = {**day_params(data_type, day), **lookup_params(user_domain)}
+    return engine.arrow(f"SELECT * FROM ({words_sql(data_type, events)}) AS wd", params)
