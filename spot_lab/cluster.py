@@ -16,6 +16,7 @@ by the C-accelerated Thrift protocol) straight into Arrow arrays: no row tuples.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import sys
 import time
@@ -227,12 +228,17 @@ class HiveEngine(ClusterEngine):
 
         sock, transport = self._transport()
         where = f"{self.host}:{self.port}"
+        quiet = logging.getLogger("thrift.transport.TSocket")  # it logs what we raise anyway
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
         try:
             conn = hive.Connection(
                 thrift_transport=transport, username=self.user, database=self.database
             )
         except Exception as exc:  # noqa: BLE001 - every failure becomes one clear line
             raise self._connect_error(exc, where) from None
+        finally:
+            quiet.setLevel(level)
         sock.setTimeout(None)  # queries may legitimately run long; cancel is Ctrl-C
         return conn
 

@@ -44,6 +44,10 @@ class Engine(ABC):
     def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         return self.arrow(sql, params).to_pandas()
 
+    def render(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[str, list[Any]]:
+        """The statement as this engine receives it, and its values (for --show-sql)."""
+        return prepare(sql, params, self.dialect)
+
     def close(self) -> None:  # noqa: B027 - optional for engines without resources
         pass
 

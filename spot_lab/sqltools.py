@@ -8,6 +8,8 @@ A list or tuple value binds as an IN list (`x IN :ips` or `x IN (:ips)`).
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,3 +122,84 @@ def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[s
         raise QueryError("one statement at a time, please")
     tree, ordered = bind(statements[0], values or {})
     return to_dialect(tree, dialect), ordered
+
+
+# ---- date-range confinement -------------------------------------------------------------------
+
+
+def _month_terms(first: dt.date, last: dt.date) -> list[tuple[int, int, int | None, int | None]]:
+    """(year, month, first day, last day) per calendar month of the range; days None = whole."""
+    terms = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        start = first.day if (year, month) == (first.year, first.month) else 1
+        month_end = calendar.monthrange(year, month)[1]
+        end = last.day if (year, month) == (last.year, last.month) else month_end
+        whole = start == 1 and end == month_end
+        terms.append((year, month, None if whole else start, None if whole else end))
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return terms
+
+
+def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression:
+    """A predicate on a Spot table's y/m/d partitions selecting the days first..last.
+
+    One term per calendar month (never a naive per-field range: that breaks across month
+    ends). Proxy's raw partitions are zero-padded strings; everything else is numeric.
+    """
+    from .schema import table as get_table
+
+    as_text = get_table(name).string_partitions
+
+    def lit(value: int, width: int) -> exp.Expression:
+        return exp.Literal.string(f"{value:0{width}d}") if as_text else exp.Literal.number(value)
+
+    terms = []
+    for year, month, start, end in _month_terms(first, last):
+        term = exp.and_(
+            exp.EQ(this=exp.column("y"), expression=lit(year, 4)),
+            exp.EQ(this=exp.column("m"), expression=lit(month, 2)),
+        )
+        if start is not None and end is not None:
+            days = (
+                exp.EQ(this=exp.column("d"), expression=lit(start, 2))
+                if start == end
+                else exp.Between(this=exp.column("d"), low=lit(start, 2), high=lit(end, 2))
+            )
+            term = exp.and_(term, days)
+        terms.append(term)
+    return exp.or_(*terms) if len(terms) > 1 else terms[0]
+
+
+def spot_table_refs(tree: exp.Expression) -> list[exp.Table]:
+    """References to Spot tables read by a query (FROM / JOIN), excluding CTE names."""
+    from .schema import TABLES
+
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    refs = []
+    for node in tree.find_all(exp.Table):
+        name = node.name.lower()
+        if name in TABLES and name not in ctes and isinstance(node.parent, (exp.From, exp.Join)):
+            refs.append(node)
+    return refs
+
+
+def confine_to_days(tree: exp.Expression, first: dt.date, last: dt.date) -> exp.Expression:
+    """Wrap every Spot table read by the query in a subquery filtered on its partitions.
+
+    `FROM flow f JOIN dns ON ...` becomes `FROM (SELECT * FROM flow WHERE <days>) AS f JOIN
+    (SELECT * FROM dns WHERE <days>) AS dns ON ...`: aliases, joins, subqueries and CTEs keep
+    working, and both DuckDB and a cluster prune partitions from the predicate.
+    """
+    if first > last:
+        raise InputError(f"--from {first} is after --to {last}: swap them")
+    tree = tree.copy()
+    for ref in spot_table_refs(tree):
+        name = ref.name.lower()
+        alias = ref.alias or ref.name
+        source = exp.Table(this=exp.to_identifier(ref.name), db=ref.args.get("db"))
+        inner = exp.select("*").from_(source).where(partition_filter(name, first, last))
+        ref.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return tree
