@@ -58,6 +58,17 @@ class SpotLab(Configurable):
         config=True
     )
 
+    # Suspicious-connects scoring (spot_lab.scoring, reference 5.2)
+    score_tol = Float(1.0, help="Keep events whose model score is <= this (Spot's TOL).").tag(
+        config=True
+    )
+    score_limit = Int(3000, help="Flagged rows kept per type and day (OA's -l).").tag(config=True)
+    score_topics = Int(20, help="LDA topics K (Spot's TOPIC_COUNT).").tag(config=True)
+    score_seed = Int(7, help="LDA random seed, for reproducible scores.").tag(config=True)
+    dupfactor = Int(
+        1000, help="Copies of each analyst-Low (3) feedback event added to training."
+    ).tag(config=True)
+
     @validate("displaylimit", "top_n")
     def _non_negative(self, proposal):
         if proposal["value"] < 0:
