@@ -1,0 +1,178 @@
+import {
+  cellSource,
+  clampPage,
+  defaultDate,
+  ENABLE_SERVER,
+  errorText,
+  investigateCode,
+  loadsExtension,
+  pageCount,
+  parseThreatsPage,
+  quoteAnchor,
+  summary,
+  threatsQuery
+} from '../logic';
+
+describe('threatsQuery', () => {
+  it('encodes every value and leaves out an empty search', () => {
+    const qs = threatsQuery({
+      type: 'dns',
+      date: '2026-11-28',
+      page: 2,
+      pageSize: 50,
+      q: '  '
+    });
+    expect(qs).toBe('type=dns&date=2026-11-28&page=2&page_size=50');
+  });
+
+  it('encodes a hostile search so it stays one parameter', () => {
+    const qs = threatsQuery({
+      type: 'flow',
+      date: '2026-11-28',
+      page: 1,
+      pageSize: 50,
+      q: "x' OR 1=1 --&page=9"
+    });
+    const params = new URLSearchParams(qs);
+    expect(params.get('q')).toBe("x' OR 1=1 --&page=9");
+    expect(params.getAll('page')).toEqual(['1']);
+  });
+});
+
+describe('pagination', () => {
+  it('counts pages, at least one', () => {
+    expect(pageCount(0, 50)).toBe(1);
+    expect(pageCount(50, 50)).toBe(1);
+    expect(pageCount(51, 50)).toBe(2);
+    expect(pageCount(10000, 50)).toBe(200);
+    expect(pageCount(10, 0)).toBe(1);
+  });
+
+  it('clamps a page into range', () => {
+    expect(clampPage(0, 5)).toBe(1);
+    expect(clampPage(7, 5)).toBe(5);
+    expect(clampPage(2.7, 5)).toBe(2);
+    expect(clampPage(NaN, 5)).toBe(1);
+  });
+});
+
+describe('cell text', () => {
+  it('leaves plain anchors bare', () => {
+    expect(investigateCode('10.0.0.5', 'flow', '2026-11-28')).toBe(
+      '%spot_threat 10.0.0.5 --type flow --date 2026-11-28'
+    );
+    expect(quoteAnchor('http://evil.example/a/b.php?id=1')).toBe(
+      "'http://evil.example/a/b.php?id=1'"
+    );
+    expect(quoteAnchor('x.example.com')).toBe('x.example.com');
+  });
+
+  it('quotes shell characters and escapes IPython expansion', () => {
+    expect(quoteAnchor("a b'c")).toBe("'a b'\"'\"'c'");
+    expect(quoteAnchor('http://x/{a}$b')).toBe("'http://x/{{a}}$$b'");
+    expect(quoteAnchor('$HOME')).toBe("'$$HOME'");
+  });
+
+  it('refuses line breaks and bad dates', () => {
+    expect(() => quoteAnchor('a\nb')).toThrow(/line breaks/);
+    expect(() => investigateCode('1.2.3.4', 'flow', '28/11/2026')).toThrow(/YYYY-MM-DD/);
+  });
+
+  it('adds %load_ext spot_lab only when no cell loads it', () => {
+    expect(cellSource('1.2.3.4', 'flow', '2026-11-28', ['import os'])).toBe(
+      '%load_ext spot_lab\n%spot_threat 1.2.3.4 --type flow --date 2026-11-28'
+    );
+    expect(
+      cellSource('1.2.3.4', 'flow', '2026-11-28', ['x = 1\n%load_ext spot_lab\n'])
+    ).toBe('%spot_threat 1.2.3.4 --type flow --date 2026-11-28');
+    expect(loadsExtension(['# %load_ext spot_lab'])).toBe(false);
+    expect(loadsExtension(['%load_ext spot_lab_other'])).toBe(false);
+    expect(loadsExtension(['%reload_ext spot_lab'])).toBe(true);
+  });
+});
+
+describe('parseThreatsPage', () => {
+  const body = {
+    type: 'flow',
+    date: '2026-11-28',
+    q: '',
+    page: 1,
+    page_size: 2,
+    pages: 3,
+    total: 6,
+    matched: 5,
+    scored: 1,
+    rows: [
+      {
+        rank: 0,
+        anchor: '198.51.100.7',
+        peer: '10.0.0.5',
+        time: '2026-11-28 01:02:03',
+        score: 1e-7,
+        scope: 'external',
+        country: 'Netherlands',
+        detail: '',
+        severity: 1
+      },
+      { rank: 1, anchor: '10.0.0.9', scope: 'internal', severity: 7, country: '' },
+      { rank: 2 },
+      'junk'
+    ]
+  };
+
+  it('keeps valid rows and normalises fields', () => {
+    const page = parseThreatsPage(body);
+    expect(page.rows).toHaveLength(2);
+    expect(page.rows[0].severity).toBe(1);
+    expect(page.rows[0].country).toBe('Netherlands');
+    expect(page.rows[1].severity).toBeNull();
+    expect(page.rows[1].country).toBeNull();
+    expect(page.rows[1].scope).toBe('internal');
+    expect(page.pages).toBe(3);
+    expect(summary(page)).toBe('1–2 of 5 matching (6 flagged), 1 scored');
+  });
+
+  it('rejects an answer without rows', () => {
+    expect(() => parseThreatsPage({ error: 'x' })).toThrow(/unexpected answer/);
+    expect(() => parseThreatsPage(null)).toThrow(/unexpected answer/);
+  });
+
+  it('summarises empty lists', () => {
+    const empty = parseThreatsPage({ ...body, total: 0, matched: 0, rows: [] });
+    expect(summary(empty)).toBe('no flagged threats');
+  });
+});
+
+describe('defaultDate', () => {
+  it('prefers the latest scored date, then the latest raw date', () => {
+    const dates = {
+      types: {
+        flow: { raw: ['2026-11-27', '2026-11-28', '2026-11-29'], scored: ['2026-11-28'] },
+        dns: { raw: ['2026-11-26'], scored: [] },
+        proxy: { raw: [], scored: [] }
+      },
+      latest: { flow: '2026-11-28', dns: '2026-11-26', proxy: null }
+    };
+    expect(defaultDate(dates, 'flow')).toBe('2026-11-28');
+    expect(defaultDate(dates, 'dns')).toBe('2026-11-26');
+    expect(defaultDate(dates, 'proxy')).toBeNull();
+  });
+});
+
+describe('errorText', () => {
+  it('tells how to enable a missing server extension', () => {
+    expect(errorText(404, null)).toBe(ENABLE_SERVER);
+    expect(errorText(404, null)).toContain('jupyter server extension enable spot_lab');
+  });
+
+  it('shows the server message for bad input and engine errors', () => {
+    expect(errorText(400, { error: 'bad date: use YYYY-MM-DD', reason: 'input' })).toBe(
+      'bad date: use YYYY-MM-DD'
+    );
+    expect(
+      errorText(503, { error: 'no Spot lake at /x: create one', reason: 'lake' })
+    ).toBe('no Spot lake at /x: create one (then press refresh)');
+    expect(errorText(500, 'oops')).toMatch(/server log/);
+    expect(errorText(0, null)).toMatch(/cannot be reached/);
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * The sidebar's pure logic: query strings, cell text, pagination, response parsing and
+ * the error messages shown to analysts. No JupyterLab imports, so jest tests it in Node.
+ */
+
+export const DATA_TYPES = ['flow', 'dns', 'proxy'] as const;
+export type DataType = (typeof DATA_TYPES)[number];
+
+export const SEVERITIES: { [key: number]: string } = { 1: 'High', 2: 'Medium', 3: 'Low' };
+
+export interface ThreatRow {
+  rank: number;
+  anchor: string;
+  peer: string;
+  time: string;
+  score: number | null;
+  scope: 'internal' | 'external';
+  country: string | null;
+  detail: string;
+  severity: number | null;
+}
+
+export interface ThreatsPage {
+  type: DataType;
+  date: string;
+  q: string;
+  page: number;
+  pageSize: number;
+  pages: number;
+  total: number;
+  matched: number;
+  scored: number;
+  rows: ThreatRow[];
+}
+
+export interface DatesInfo {
+  types: { [type: string]: { raw: string[]; scored: string[] } };
+  latest: { [type: string]: string | null };
+}
+
+export interface ThreatsRequest {
+  type: DataType;
+  date: string;
+  page: number;
+  pageSize: number;
+  q: string;
+}
+
+export function isDataType(value: unknown): value is DataType {
+  return typeof value === 'string' && (DATA_TYPES as readonly string[]).includes(value);
+}
+
+/** The query string of GET threats (values URL-encoded; an empty search is left out). */
+export function threatsQuery(req: ThreatsRequest): string {
+  const params = new URLSearchParams({
+    type: req.type,
+    date: req.date,
+    page: String(req.page),
+    page_size: String(req.pageSize)
+  });
+  const q = req.q.trim();
+  if (q) {
+    params.set('q', q);
+  }
+  return params.toString();
+}
+
+/** Number of pages for `total` rows (at least one, so "page 1 of 1" shows when empty). */
+export function pageCount(total: number, pageSize: number): number {
+  if (!(pageSize > 0)) {
+    return 1;
+  }
+  return Math.max(1, Math.ceil(total / pageSize));
+}
+
+/** Keep a page number within 1..pages. */
+export function clampPage(page: number, pages: number): number {
+  if (!Number.isFinite(page)) {
+    return 1;
+  }
+  return Math.min(Math.max(1, Math.floor(page)), Math.max(1, pages));
+}
+
+const BARE_WORD = /^[A-Za-z0-9._:/@%+=,-]+$/;
+
+/**
+ * An anchor as one argument of a line magic: bare when it is a plain word, else single
+ * quoted (shell style, as IPython splits magic arguments), with IPython's variable
+ * expansion characters ($ { }) doubled so they reach the magic literally.
+ */
+export function quoteAnchor(anchor: string): string {
+  if (/[\r\n\0]/.test(anchor)) {
+    throw new Error('an anchor cannot contain line breaks');
+  }
+  const expanded = anchor
+    .replace(/\$/g, '$$$$')
+    .replace(/\{/g, '{{')
+    .replace(/\}/g, '}}');
+  if (BARE_WORD.test(anchor)) {
+    return expanded;
+  }
+  return "'" + expanded.replace(/'/g, "'\"'\"'") + "'";
+}
+
+/** The cell that investigates one threat. */
+export function investigateCode(anchor: string, type: DataType, date: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    throw new Error(`bad date ${date}: use YYYY-MM-DD`);
+  }
+  return `%spot_threat ${quoteAnchor(anchor)} --type ${type} --date ${date}`;
+}
+
+export const LOAD_EXT = '%load_ext spot_lab';
+
+/** True when some cell already loads the extension (a line `%load_ext spot_lab`). */
+export function loadsExtension(sources: string[]): boolean {
+  return sources.some(source =>
+    source.split('\n').some(line => /^\s*%(re)?load_ext\s+spot_lab\s*$/.test(line))
+  );
+}
+
+/** The cell to insert: with `%load_ext spot_lab` first when the notebook lacks it. */
+export function cellSource(
+  anchor: string,
+  type: DataType,
+  date: string,
+  sources: string[]
+): string {
+  const code = investigateCode(anchor, type, date);
+  return loadsExtension(sources) ? code : `${LOAD_EXT}\n${code}`;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : value == null ? '' : String(value);
+}
+
+/** Validate and normalise the threats answer (unknown fields ignored, bad rows dropped). */
+export function parseThreatsPage(body: unknown): ThreatsPage {
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    !Array.isArray((body as ThreatsJson).rows)
+  ) {
+    throw new Error('unexpected answer from the spot-lab server (no rows)');
+  }
+  const json = body as ThreatsJson;
+  const rows: ThreatRow[] = [];
+  for (const raw of json.rows) {
+    if (typeof raw !== 'object' || raw === null || typeof raw.anchor !== 'string') {
+      continue;
+    }
+    const severity = num(raw.severity);
+    rows.push({
+      rank: num(raw.rank) ?? 0,
+      anchor: raw.anchor,
+      peer: str(raw.peer),
+      time: str(raw.time),
+      score: num(raw.score),
+      scope: raw.scope === 'internal' ? 'internal' : 'external',
+      country: typeof raw.country === 'string' && raw.country ? raw.country : null,
+      detail: str(raw.detail),
+      severity: severity !== null && SEVERITIES[severity] ? severity : null
+    });
+  }
+  const pageSize = num(json.page_size) ?? 50;
+  const matched = num(json.matched) ?? rows.length;
+  return {
+    type: isDataType(json.type) ? json.type : 'flow',
+    date: str(json.date),
+    q: str(json.q),
+    page: num(json.page) ?? 1,
+    pageSize,
+    pages: num(json.pages) ?? pageCount(matched, pageSize),
+    total: num(json.total) ?? matched,
+    matched,
+    scored: num(json.scored) ?? 0,
+    rows
+  };
+}
+
+interface ThreatsJson {
+  type?: unknown;
+  date?: unknown;
+  q?: unknown;
+  page?: unknown;
+  page_size?: unknown;
+  pages?: unknown;
+  total?: unknown;
+  matched?: unknown;
+  scored?: unknown;
+  rows: {
+    rank?: unknown;
+    anchor?: unknown;
+    peer?: unknown;
+    time?: unknown;
+    score?: unknown;
+    scope?: unknown;
+    country?: unknown;
+    detail?: unknown;
+    severity?: unknown;
+  }[];
+}
+
+/** The date to show first: the latest date with flagged rows, else with data, else none. */
+export function defaultDate(dates: DatesInfo, type: DataType): string | null {
+  const info = dates.types?.[type];
+  if (info) {
+    const pick = info.scored.length ? info.scored : info.raw;
+    if (pick.length) {
+      return pick[pick.length - 1];
+    }
+  }
+  return dates.latest?.[type] ?? null;
+}
+
+/** A model score as shown in the list (Spot: lower is more suspicious). */
+export function formatScore(score: number | null): string {
+  if (score === null) {
+    return '';
+  }
+  return score < 0.001 && score > 0 ? score.toExponential(2) : score.toFixed(4);
+}
+
+export const ENABLE_SERVER =
+  'The spot-lab server extension is not running: run `jupyter server extension enable spot_lab` and restart JupyterLab.';
+
+/** What the analyst reads when a request fails: what happened and what to do. */
+export function errorText(status: number, body: unknown): string {
+  const json = (typeof body === 'object' && body !== null ? body : {}) as {
+    error?: unknown;
+    reason?: unknown;
+    message?: unknown;
+  };
+  const message = typeof json.error === 'string' ? json.error : str(json.message);
+  if (status === 404 && !message) {
+    return ENABLE_SERVER;
+  }
+  if (json.reason === 'lake') {
+    return `${message} (then press refresh)`;
+  }
+  if (status === 403) {
+    return 'JupyterLab refused the request (session expired?): reload the page and log in again.';
+  }
+  if (status === 0) {
+    return 'The Jupyter server cannot be reached: check that it is still running.';
+  }
+  if (message) {
+    return message;
+  }
+  return `The spot-lab server answered ${status}: see the Jupyter server log.`;
+}
+
+/** Text of the list header, e.g. "1–50 of 1,234 flagged (12 scored)". */
+export function summary(page: ThreatsPage): string {
+  if (page.matched === 0) {
+    return page.total === 0
+      ? 'no flagged threats'
+      : `no match among ${page.total} flagged`;
+  }
+  const first = (page.page - 1) * page.pageSize + 1;
+  const last = Math.min(page.matched, page.page * page.pageSize);
+  const of =
+    page.matched === page.total
+      ? `${page.total.toLocaleString('en-US')} flagged`
+      : `${page.matched.toLocaleString('en-US')} matching (${page.total.toLocaleString('en-US')} flagged)`;
+  return `${first}–${last} of ${of}, ${page.scored} scored`;
+}

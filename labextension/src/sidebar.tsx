@@ -1,0 +1,291 @@
+/** The threats sidebar: date, type, search, one page of flagged threats, scoring buttons. */
+import { ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { requestApi } from './api';
+import {
+  clampPage,
+  DATA_TYPES,
+  DataType,
+  DatesInfo,
+  defaultDate,
+  formatScore,
+  parseThreatsPage,
+  SEVERITIES,
+  summary,
+  ThreatRow,
+  ThreatsPage,
+  threatsQuery
+} from './logic';
+
+export interface ISidebarConfig {
+  pageSize: number;
+  defaultType: DataType;
+  autoRefreshSeconds: number;
+}
+
+export interface ISidebarProps {
+  config: ISidebarConfig;
+  investigate: (anchor: string, type: DataType, date: string) => Promise<void>;
+  isVisible: () => boolean;
+}
+
+const NO_LAKE_HELP =
+  'No dates with data. Generate a demo lake with `spot-lab generate --lake ~/.spot-lab/demo-lake --date 2026-11-28` and score it with `spot-lab score`, or set SPOT_LAB_LAKE to your Spot warehouse copy, then press refresh.';
+
+function ThreatsView(props: ISidebarProps): JSX.Element {
+  const { config } = props;
+  const [type, setType] = React.useState<DataType>(config.defaultType);
+  const [dates, setDates] = React.useState<DatesInfo | null>(null);
+  const [date, setDate] = React.useState<string>('');
+  const [query, setQuery] = React.useState('');
+  const [search, setSearch] = React.useState('');
+  const [page, setPage] = React.useState(1);
+  const [data, setData] = React.useState<ThreatsPage | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const [loading, setLoading] = React.useState(false);
+  const [tick, setTick] = React.useState(0);
+  const latest = React.useRef(0);
+
+  // Dates first: the date picker defaults to the latest date with flagged rows.
+  React.useEffect(() => {
+    let live = true;
+    requestApi<DatesInfo>('dates')
+      .then(info => {
+        if (!live) {
+          return;
+        }
+        setDates(info);
+        setDate(current => current || defaultDate(info, type) || '');
+        setError(null);
+      })
+      .catch(err => live && setError(err.message));
+    return () => {
+      live = false;
+    };
+  }, [tick]);
+
+  // One page; a newer request wins over a slower older one.
+  React.useEffect(() => {
+    if (!date) {
+      return;
+    }
+    const id = ++latest.current;
+    setLoading(true);
+    const qs = threatsQuery({ type, date, page, pageSize: config.pageSize, q: search });
+    requestApi<unknown>(`threats?${qs}`)
+      .then(body => {
+        if (id === latest.current) {
+          setData(parseThreatsPage(body));
+          setError(null);
+        }
+      })
+      .catch(err => id === latest.current && setError(err.message))
+      .finally(() => id === latest.current && setLoading(false));
+  }, [type, date, page, search, config.pageSize, tick]);
+
+  // Auto-refresh only while the sidebar is visible and the tab is in front.
+  React.useEffect(() => {
+    if (!(config.autoRefreshSeconds > 0)) {
+      return;
+    }
+    const timer = window.setInterval(() => {
+      if (props.isVisible() && !document.hidden) {
+        setTick(t => t + 1);
+      }
+    }, config.autoRefreshSeconds * 1000);
+    return () => window.clearInterval(timer);
+  }, [config.autoRefreshSeconds]);
+
+  const changeType = (next: DataType) => {
+    setType(next);
+    setPage(1);
+    if (dates) {
+      setDate(defaultDate(dates, next) || date);
+    }
+  };
+
+  const score = async (row: ThreatRow, severity: number) => {
+    try {
+      await requestApi('score', {
+        method: 'POST',
+        body: JSON.stringify({ type, date, anchor: row.anchor, severity })
+      });
+      setTick(t => t + 1);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  const open = (row: ThreatRow) => {
+    props.investigate(row.anchor, type, date).catch(err => setError(err.message));
+  };
+
+  const pages = data ? data.pages : 1;
+  const noDates = dates !== null && !date;
+  return (
+    <div className="spot-lab-threats">
+      <div className="spot-lab-toolbar">
+        <div className="spot-lab-types" role="tablist">
+          {DATA_TYPES.map(t => (
+            <button
+              key={t}
+              role="tab"
+              aria-selected={t === type}
+              className={`spot-lab-type ${t === type ? 'spot-lab-selected' : ''}`}
+              onClick={() => changeType(t)}
+            >
+              {t}
+            </button>
+          ))}
+        </div>
+        <div className="spot-lab-controls">
+          <input
+            type="date"
+            className="spot-lab-date"
+            aria-label="date"
+            value={date}
+            onChange={e => {
+              setDate(e.target.value);
+              setPage(1);
+            }}
+          />
+          <button
+            className="spot-lab-refresh"
+            title="Refresh"
+            aria-label="refresh"
+            onClick={() => setTick(t => t + 1)}
+          >
+            ⟳
+          </button>
+        </div>
+        <form
+          className="spot-lab-search"
+          onSubmit={e => {
+            e.preventDefault();
+            setSearch(query);
+            setPage(1);
+          }}
+        >
+          <input
+            type="search"
+            placeholder="search IP, name or URI"
+            aria-label="search"
+            value={query}
+            onChange={e => {
+              setQuery(e.target.value);
+              if (!e.target.value) {
+                setSearch('');
+                setPage(1);
+              }
+            }}
+          />
+        </form>
+      </div>
+      {error && <div className="spot-lab-error">{error}</div>}
+      {!error && noDates && <div className="spot-lab-empty">{NO_LAKE_HELP}</div>}
+      {data && !noDates && (
+        <div className="spot-lab-summary">
+          {summary(data)}
+          {loading ? ' …' : ''}
+        </div>
+      )}
+      {data && data.rows.length === 0 && !error && !noDates && (
+        <div className="spot-lab-empty">
+          {data.total === 0
+            ? `No flagged ${type} threats on ${date}: score the day with \`spot-lab score --type ${type} --date ${date}\`, or pick another date.`
+            : 'Nothing matches the search: clear it to see every flagged threat.'}
+        </div>
+      )}
+      <ol className="spot-lab-list">
+        {(data?.rows ?? []).map(row => (
+          <li
+            key={`${row.rank}-${row.anchor}-${row.peer}`}
+            className={`spot-lab-row ${row.severity ? `spot-lab-sev-${row.severity}` : ''}`}
+            data-anchor={row.anchor}
+          >
+            <button
+              className="spot-lab-open"
+              title={`Investigate ${row.anchor} in the notebook\n${row.detail}\n${row.time}`}
+              onClick={() => open(row)}
+            >
+              <span className="spot-lab-rank">{row.rank}</span>
+              <span className="spot-lab-anchor">{row.anchor}</span>
+              <span className="spot-lab-meta">
+                <span
+                  className="spot-lab-score"
+                  title="model score (lower = more suspicious)"
+                >
+                  {formatScore(row.score)}
+                </span>
+                <span className={`spot-lab-scope spot-lab-${row.scope}`}>
+                  {row.scope}
+                </span>
+                {row.country && <span className="spot-lab-country">{row.country}</span>}
+                {row.peer && <span className="spot-lab-peer">{row.peer}</span>}
+              </span>
+            </button>
+            <span className="spot-lab-severity" aria-label="analyst score">
+              {[1, 2, 3].map(sev => (
+                <button
+                  key={sev}
+                  className={`spot-lab-sev-button ${row.severity === sev ? 'spot-lab-chosen' : ''}`}
+                  data-severity={sev}
+                  title={`Score ${SEVERITIES[sev]}`}
+                  onClick={() => score(row, sev)}
+                >
+                  {SEVERITIES[sev][0]}
+                </button>
+              ))}
+            </span>
+          </li>
+        ))}
+      </ol>
+      {data && pages > 1 && (
+        <div className="spot-lab-pager">
+          <button
+            disabled={page <= 1}
+            onClick={() => setPage(p => clampPage(p - 1, pages))}
+          >
+            ‹ prev
+          </button>
+          <span>
+            page {page} / {pages}
+          </span>
+          <button
+            disabled={page >= pages}
+            onClick={() => setPage(p => clampPage(p + 1, pages))}
+          >
+            next ›
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The Lumino widget in the left area; `config` changes re-render the list. */
+export class ThreatsSidebar extends ReactWidget {
+  constructor(
+    private _config: ISidebarConfig,
+    private readonly _investigate: ISidebarProps['investigate']
+  ) {
+    super();
+    this.addClass('spot-lab-sidebar');
+  }
+
+  set config(value: ISidebarConfig) {
+    this._config = value;
+    this.update();
+  }
+
+  render(): JSX.Element {
+    return (
+      <ThreatsView
+        config={this._config}
+        investigate={this._investigate}
+        isVisible={() => this.isVisible}
+      />
+    );
+  }
+}
