@@ -1,0 +1,204 @@
+"""Storyboards: the analyst's title and text for a threat, saved the way Spot's
+createStoryboard did (reference 2.3-2.5 step 6).
+
+Saving upserts one row by anchor in `<type>_storyboard` (dns: `ip_threat` for a client IP,
+`dns_threat` for a query name) and, when the investigation report is given, replaces the
+anchor's `flow_timeline` / `proxy_timeline` / `dns_threat_dendro` rows. On the embedded lake
+each table is rewritten with `Lake.update_partition` (locked, atomic); on a cluster the day
+partition is read, changed and written back with INSERT OVERWRITE and bound values, as Spot
+rewrote whole partitions. Storyboard rows are written last, so a saved title means the rest
+is there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from . import queries
+from .dates import parse_date
+from .errors import InputError
+from .lake import Lake
+from .schema import TABLES, check_data_type
+
+ANCHOR_COLUMN = {"flow_storyboard": "ip_threat", "proxy_storyboard": "p_threat",
+                 "flow_timeline": "ip_threat", "proxy_timeline": "p_threat",
+                 "dns_threat_dendro": "anchor"}  # fmt: skip
+HTTP_REASONS = {
+    "200": "OK", "201": "Created", "204": "No Content", "206": "Partial Content",
+    "301": "Moved Permanently", "302": "Found", "304": "Not Modified", "400": "Bad Request",
+    "401": "Unauthorized", "403": "Forbidden", "404": "Not Found", "407": "Proxy Authentication Required",
+    "500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable",
+}  # fmt: skip
+DENDRO_ROWS = 20  # Spot's threat.details limit for DNS
+
+
+def save_storyboard(
+    engine_or_lake: Any,
+    data_type: str,
+    day: str | dt.date,
+    anchor: str,
+    title: str,
+    text: str,
+    report: Any = None,
+) -> None:
+    """Upsert the storyboard of `anchor` on `day`, plus Spot's timeline / dendro rows."""
+    try:
+        data_type = check_data_type(str(data_type))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    day = parse_date(day)
+    anchor = str(anchor or "").strip()
+    if not anchor:
+        raise InputError("empty anchor: say which IP, name or URI the storyboard is about")
+    if not str(title or "").strip():
+        raise InputError("the storyboard needs a title: give a short one, e.g. 'C2 beaconing'")
+    writer = _writer(engine_or_lake)
+    if report is not None and not report.empty and report.data_type == data_type:
+        for table, rows in _derived_rows(report, anchor).items():
+            writer(table, day, anchor, rows)
+    writer(f"{data_type}_storyboard", day, anchor, _storyboard_row(data_type, anchor, title, text))
+
+
+def load_storyboard(
+    engine_or_lake: Any, data_type: str, day: Any, anchor: str
+) -> tuple[str, str] | None:
+    """(title, text) saved for the anchor on `day` (or the latest in a (first, last) range)."""
+    from .investigation import day_params
+
+    first, last = (day, day) if isinstance(day, (str, dt.date)) else day
+    first, last = parse_date(first), parse_date(last)
+    sql = queries.sql("investigation", f"storyboard_{check_data_type(data_type)}")
+    sql = sql.replace("{days}", queries.sql("investigation", "days_oa"))
+    rows = _engine(engine_or_lake).df(sql, day_params(first, last) | {"anchor": anchor})
+    if rows.empty:
+        return None
+    title, text = rows["title"].iloc[0], rows["text"].iloc[0]
+    # Spot's notebooks stored newlines as literal "\n" escapes (reference 7.2)
+    return str(title or ""), str(text or "").replace("\\n", "\n")
+
+
+# ---- the rows --------------------------------------------------------------------------------
+def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.DataFrame:
+    row: dict[str, str] = {"title": str(title), "text": str(text or "")}
+    if data_type == "flow":
+        row["ip_threat"] = anchor
+    elif data_type == "proxy":
+        row["p_threat"] = anchor
+    else:
+        is_ip = _is_ip(anchor)
+        row["ip_threat"], row["dns_threat"] = (anchor, "") if is_ip else ("", anchor)
+    return pd.DataFrame([row])
+
+
+def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
+    """What Spot's createStoryboard wrote besides the title and text."""
+    from .investigation import day_params
+
+    engine = report._engine
+    params = day_params(report.first_day, report.last_day)
+
+    def run(name: str, values: dict) -> pd.DataFrame:
+        sql = queries.sql("investigation", name).replace(
+            "{days}", queries.sql("investigation", f"days_{report.data_type}")
+        )
+        if "{anchor}" in sql:
+            sql = sql.replace("{anchor}", queries.sql("investigation", "anchor_proxy_uri"))
+        return engine.df(sql, params | values)
+
+    if report.data_type == "flow":
+        rows = run("flow_storyboard_timeline", {"ip": anchor, "peers": report.top_peers or ["-"]})
+        return {"flow_timeline": rows.assign(ip_threat=anchor)}
+    if report.data_type == "proxy":
+        if report.kind != "uri":
+            return {}
+        clients = report.clients["client"].head(report.top).tolist() or ["-"]
+        rows = run("proxy_storyboard_timeline", {"uri": anchor, "clients": clients})
+        names = rows["respcode"].astype(str).map(lambda c: HTTP_REASONS.get(c, f"Unknown ({c})"))
+        return {"proxy_timeline": rows.assign(p_threat=anchor, respcodename=names)}
+    if report.kind == "ip":
+        top = report.queries.head(DENDRO_ROWS)
+        rows = pd.DataFrame(
+            {"total": top["total"], "dns_qry_name": top["dns_qry_name"], "ip_dst": anchor}
+        )
+    else:
+        top = report.clients.head(DENDRO_ROWS)
+        rows = pd.DataFrame(
+            {"total": top["total"], "dns_qry_name": anchor, "ip_dst": top["client"]}
+        )
+    return {"dns_threat_dendro": rows.assign(anchor=anchor)}
+
+
+def _keep_others(current: pd.DataFrame, table: str, anchor: str) -> pd.DataFrame:
+    if table == "dns_storyboard":
+        mine = (current["ip_threat"] == anchor) | (current["dns_threat"] == anchor)
+    else:
+        mine = current[ANCHOR_COLUMN[table]] == anchor
+    return current[~mine.fillna(False).astype(bool)]
+
+
+# ---- writers -----------------------------------------------------------------------------------
+def _writer(target: Any):
+    lake = target if isinstance(target, Lake) else getattr(target, "lake", None)
+    if isinstance(lake, Lake):
+        return lambda table, day, anchor, rows: _write_lake(lake, table, day, anchor, rows)
+    return lambda table, day, anchor, rows: _write_cluster(target, table, day, anchor, rows)
+
+
+def _write_lake(lake: Lake, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
+    schema = TABLES[table].arrow_schema
+    new = pa.Table.from_pandas(rows[TABLES[table].column_names], preserve_index=False).cast(schema)
+
+    def change(current: pa.Table) -> pa.Table:
+        kept = pa.Table.from_pandas(
+            _keep_others(current.to_pandas(), table, anchor), preserve_index=False
+        )
+        return pa.concat_tables([kept.select(schema.names).cast(schema), new])
+
+    lake.update_partition(table, day, change)
+
+
+def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
+    columns = TABLES[table].column_names
+    where = {"y": day.year, "m": day.month, "d": day.day}
+    read = queries.sql("investigation", "partition_rows")
+    read = read.replace("{columns}", ", ".join(columns)).replace("{table}", table)
+    current = engine.df(read, where)
+    merged = pd.concat([_keep_others(current, table, anchor), rows[columns]], ignore_index=True)
+    if merged.empty:
+        return
+    values: dict[str, Any] = dict(where)
+    tuples = []
+    for i, record in enumerate(merged[columns].itertuples(index=False)):
+        names = []
+        for j, value in enumerate(record):
+            values[f"v{i}_{j}"] = None if pd.isna(value) else _plain(value)
+            names.append(f":v{i}_{j}")
+        tuples.append(f"({', '.join(names)})")
+    sql = queries.sql("investigation", "overwrite_partition")
+    engine.arrow(sql.replace("{table}", table).replace("{rows}", ", ".join(tuples)), values)
+
+
+def _engine(target: Any):
+    if isinstance(target, Lake):
+        from .engine import DuckDBEngine
+
+        return DuckDBEngine(target)
+    return target
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
