@@ -13,6 +13,8 @@ from .config import SpotLab, load_settings
 from .engine import Engine, open_engine
 from .errors import InputError
 
+DEFAULT_ALIAS = "lake"  # the embedded lake from the settings
+
 
 @dataclass
 class Connections:
@@ -38,10 +40,12 @@ class Connections:
     def get(self, alias: str | None = None) -> Engine:
         if alias is None:
             if self.current_alias is None:
-                return self.add(self.settings.lake, alias="lake")
+                return self.add(self.settings.lake, alias=DEFAULT_ALIAS)
             alias = self.current_alias
         if alias not in self.engines:
             configured = self.settings.connections.get(alias)
+            if configured is None and alias == DEFAULT_ALIAS:  # the embedded lake, by name
+                configured = self.settings.lake
             if configured is None:
                 known = (
                     ", ".join(sorted(set(self.engines) | set(self.settings.connections))) or "none"
@@ -51,7 +55,7 @@ class Connections:
                 )
             current = self.current_alias
             self.add(configured, alias)
-            self.current_alias = current or alias
+            self.current_alias = current  # --conn never changes the current connection
         return self.engines[alias]
 
     def close_all(self) -> None:

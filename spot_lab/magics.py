@@ -180,8 +180,11 @@ class SpotLabMagics(Magics):
             for a, u in self.settings.connections.items()
             if a not in conns.engines
         ]
-        if not rows:
-            rows = [{"alias": "lake", "url": self.settings.lake, "open": False, "current": True}]
+        if connections.DEFAULT_ALIAS not in conns.engines | self.settings.connections:
+            default = conns.current_alias is None
+            rows.insert(
+                0, {"alias": "lake", "url": self.settings.lake, "open": False, "current": default}
+            )
         return pd.DataFrame(rows, columns=["alias", "url", "open", "current"])
 
     # ---- %%spotquery ---------------------------------------------------------------------
