@@ -49,7 +49,8 @@ class SpotLab(Configurable):
         "", help="Internal ranges CSV (start,end[,name]). Empty: <lake>/context/ipranges.csv"
     ).tag(config=True)
     site_location = Unicode(
-        "", help="'latitude,longitude' where maps place internal hosts the network context does not."
+        "",
+        help="'latitude,longitude' where maps place internal hosts the network context does not.",
     ).tag(config=True)
     user_domain = Unicode("", help="Your organisation's domain label (e.g. 'acme').").tag(
         config=True
