@@ -146,9 +146,7 @@ class Lake:
         """All rows of one day partition of a derived table (empty table when absent)."""
         tbl = get_table(name)
         folder = self.partition_path(name, day)
-        parts = (
-            [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
-        )
+        parts = [_read_file(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
         if not parts:
             return tbl.arrow_schema.empty_table()
         return pa.concat_tables([to_arrow(tbl, p) for p in parts])
@@ -250,6 +248,14 @@ class LakeConnection:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _read_file(path: Path) -> pa.Table:
+    """One parquet file, or a LakeError naming it (a corrupt file must not end in a traceback)."""
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise LakeError(f"corrupt parquet file {path}: {_one_line(exc)}") from None
 
 
 def _one_line(exc: BaseException) -> str:
