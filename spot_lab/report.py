@@ -552,6 +552,11 @@ class ThreatReport:
                 raise SpotLabError(
                     "Chromium did not finish printing the PDF within 120 s"
                 ) from None
+            except OSError as exc:
+                raise SpotLabError(
+                    f"to_pdf needs Chromium, which could not start ({exc.strerror}: {browser}): "
+                    "install it (apt-get install chromium); to_html(path) works without it"
+                ) from None
         if done.returncode != 0 or not path.exists() or path.stat().st_size == 0:
             tail = " ".join(done.stderr.decode(errors="replace").split()[-30:])
             raise SpotLabError(f"Chromium could not print the PDF: {tail}")

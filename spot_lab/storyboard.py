@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 from typing import Any
 
 import pandas as pd
@@ -142,7 +143,13 @@ def _keep_others(current: pd.DataFrame, table: str, anchor: str) -> pd.DataFrame
 
 
 # ---- writers -----------------------------------------------------------------------------------
+def _as_lake(target: Any) -> Any:
+    """A lake folder given as a path becomes a Lake; engines and Lakes pass through."""
+    return Lake(target) if isinstance(target, (str, os.PathLike)) else target
+
+
 def _writer(target: Any):
+    target = _as_lake(target)
     lake = target if isinstance(target, Lake) else getattr(target, "lake", None)
     if isinstance(lake, Lake):
         return lambda table, day, anchor, rows: _write_lake(lake, table, day, anchor, rows)
@@ -184,6 +191,7 @@ def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.
 
 
 def _engine(target: Any):
+    target = _as_lake(target)
     if isinstance(target, Lake):
         from .engine import DuckDBEngine
 
