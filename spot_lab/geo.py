@@ -12,6 +12,7 @@ looked up: they are flagged `internal` and placed at the site the network contex
 from __future__ import annotations
 
 import functools
+import gc
 import importlib.util
 import logging
 import os
@@ -58,10 +59,40 @@ def _name(node: Any) -> str | None:
     return node if isinstance(node, str) else None
 
 
+_NONE8 = (None,) * 8
+_EMPTY: dict = {}
+
+
 def _flat(rec: dict | None) -> tuple:
-    """(country_code, country, region, city, lat, lon, owner, asn) from one mmdb record."""
+    """(country_code, country, region, city, lat, lon, owner, asn) from one mmdb record.
+
+    The MaxMind City layout (GeoLite2, GeoIP2, DB-IP) takes the fast path: this runs once
+    per distinct IP, so it costs as much as the lookup itself if written generically."""
     if not rec:
-        return (None, None, None, None, None, None, None, None)
+        return _NONE8
+    country = rec.get("country")
+    city = rec.get("city")
+    if country.__class__ is dict and (city is None or city.__class__ is dict):
+        subs = rec.get("subdivisions")
+        loc = rec.get("location") or _EMPTY
+        owner = asn = None
+        if "traits" in rec or "autonomous_system_number" in rec:
+            owner, asn = _flat_generic(rec)[6:]
+        return (
+            country.get("iso_code"),
+            (country.get("names") or _EMPTY).get("en"),
+            (subs[0].get("names") or _EMPTY).get("en") if subs else None,
+            (city.get("names") or _EMPTY).get("en") if city else None,
+            loc.get("latitude"),
+            loc.get("longitude"),
+            owner,
+            asn,
+        )
+    return _flat_generic(rec)
+
+
+def _flat_generic(rec: dict) -> tuple:
+    """`_flat` for any layout: MaxMind (with ASN traits), IPinfo's flat fields..."""
     country = rec.get("country") or rec.get("registered_country")
     if isinstance(country, dict):
         code, cname = country.get("iso_code"), _name(country)
@@ -89,6 +120,13 @@ def _flat(rec: dict | None) -> tuple:
     if isinstance(asn, str):
         asn = int(asn[2:]) if asn[:2].upper() == "AS" and asn[2:].isdigit() else None
     return code, cname, region, _name(rec.get("city")), lat, lon, owner, asn
+
+
+def _safe_get(get, key: str) -> dict | None:
+    try:
+        return get(key)
+    except ValueError:
+        return None
 
 
 class GeoLocator:
@@ -164,12 +202,16 @@ class GeoLocator:
     def _lookup(self, parsed: ParsedIPs, todo: np.ndarray) -> dict[str, list]:
         get = self.reader.get
         keys = parsed.text[todo].tolist()
-        rows = []
-        for key in keys:
-            try:
-                rows.append(_flat(get(key)))
-            except ValueError:
-                rows.append(_flat(None))
+        flat = _flat
+        paused = gc.isenabled()
+        gc.disable()  # only flat tuples of strings survive the loop: no cycles to collect
+        try:
+            rows = [flat(get(key)) for key in keys]
+        except ValueError:  # e.g. IPv6 in an IPv4-only file: mark those rows as not found
+            rows = [flat(_safe_get(get, key)) for key in keys]
+        finally:
+            if paused:
+                gc.enable()
         cols = list(zip(*rows, strict=True)) if rows else [()] * 8
         names = (*STRING_FIELDS[:4], "latitude", "longitude", "owner", "asn")
         return dict(zip(names, cols, strict=True))
@@ -214,7 +256,11 @@ class GeoLocator:
             "domain": pa.array(cols["domain"], pa.string()),
         }
         idx = enc.indices
-        table = pa.table({"ip": arr, **{k: v.take(idx) for k, v in distinct.items()}})
+        rows = {  # all-null columns (no owner in DB-IP, no domain in mmdb) need no take
+            k: pa.nulls(len(idx), v.type) if v.null_count == len(v) else v.take(idx)
+            for k, v in distinct.items()
+        }
+        table = pa.table({"ip": arr, **rows})
         frame = table.to_pandas()
         frame["asn"] = frame["asn"].astype("Int64")
         if isinstance(ips, pd.Series):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -165,7 +165,21 @@ def _scale(values: pd.Series, low: float, high: float) -> np.ndarray:
     return low + (high - low) * (v / top if top > 0 else np.zeros_like(v))
 
 
-def _popup(row: Any) -> str:
+class Place(NamedTuple):
+    lat: float
+    lon: float
+    internal: bool
+    ips: list
+    n_ips: int
+    bytes: float
+    connections: float
+    direction: str
+    city: str | None
+    country: str | None
+    owners: list | None
+
+
+def _popup(row: Place) -> str:
     ips = list(row.ips)
     shown = ", ".join(html.escape(str(i)) for i in ips)
     more = f" <i>+{row.n_ips - len(ips)} more</i>" if row.n_ips > len(ips) else ""
@@ -183,6 +197,22 @@ def _popup(row: Any) -> str:
 LINE_CLASSES = 5  # line widths drawn; lines of one class and direction share one feature
 
 
+_OUTLINE_LAYER: list = []
+
+
+def outline_layer():
+    """The world-outline GeoJSON layer, built once per process and shared by every map
+    (serialising its ~10k coordinate lists costs more than the endpoints themselves)."""
+    from ipyleaflet import GeoJSON
+
+    if _OUTLINE_LAYER and _OUTLINE_LAYER[0].comm is not None:
+        return _OUTLINE_LAYER[0]
+    layer = GeoJSON(data=world_outline(), name="world outline", pane=OUTLINE_PANE)
+    layer.options = [*layer.options, "pane"]  # so the pane is set when Leaflet builds it
+    _OUTLINE_LAYER[:] = [layer]
+    return layer
+
+
 def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
     """The points and lines FeatureCollections (per-feature style, popup HTML in properties).
 
@@ -195,7 +225,9 @@ def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
     width_class = np.rint(_scale(volume, 0, LINE_CLASSES - 1)).astype(int)
     points = []
     groups: dict[tuple[str, int], list] = {}
-    for i, row in enumerate(places.itertuples(index=False)):
+    columns = {c: places[c].tolist() for c in places.columns}  # plain lists: fast to iterate
+    records = [Place(*values) for values in zip(*(columns[f] for f in Place._fields), strict=True)]
+    for i, row in enumerate(records):
         color = COLORS["internal"] if row.internal else COLORS[row.direction]
         points.append(
             {
@@ -300,12 +332,7 @@ def endpoints_map(
     )
     if tiles is None:
         m.remove(m.layers[0])
-    outline = GeoJSON(
-        data=world_outline(),
-        name="world outline",
-        pane=OUTLINE_PANE,
-    )
-    outline.options = [*outline.options, "pane"]  # so the pane is set when Leaflet builds it
+    outline = outline_layer()
     line_layer = GeoJSON(data=lines, name="flows")
     point_layer = GeoJSON(data=points, name="endpoints", point_style={"radius": 5})
     popup = Popup(child=HTML(), close_button=True, auto_close=True, max_width=360)

@@ -245,3 +245,13 @@ def test_no_warnings_on_the_fast_path(locator):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         locator.locate(["81.0.0.1", "bad", None])
+
+
+def test_ipv6_in_an_ipv4_only_database(tmp_path):
+    path = tmp_path / "v4.mmdb"
+    writer = MMDBWriter(ip_version=4, database_type="GeoIP2-City")
+    writer.insert_network(IPSet(["81.0.0.0/16"]), PARIS)
+    writer.to_db_file(str(path))
+    out = geo.GeoLocator(path).locate(["2a01:100::5", "81.0.3.3"])
+    assert out["valid"].tolist() == [True, True]
+    assert out["city"].fillna("-").tolist() == ["-", "Paris"]
