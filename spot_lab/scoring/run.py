@@ -1,0 +1,249 @@
+"""score_day: one day of one type through Spot's suspicious-connects model, end to end.
+
+Engine: validity filter, words, (ip, word) counts  ->  Python: LDA on the counts only
+->  engine: θ and φ joined back to the events, filter, sort, top N  ->  enrichment of the
+flagged rows  ->  `<type>_scores` written (lake: atomic partition replace; cluster: INSERT
+OVERWRITE of the day's partition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..dates import parse_date
+from ..engine import Engine
+from ..errors import InputError
+from ..lake import to_arrow
+from ..schema import DATA_TYPES, TABLES
+from . import model, sqlrun, words
+from .enrich import BUILDERS
+from .feedback import feedback_path, read_feedback
+from .words import q
+
+
+@dataclass
+class ScoreResult:
+    data_type: str
+    day: dt.date
+    events: int
+    documents: int
+    words: int
+    flagged: int
+    seconds: float
+    scores: pa.Table  # the rows written to <type>_scores
+    feedback_rows: int = 0
+    beacons: pa.Table | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        text = (
+            f"{self.data_type} {self.day}: scored {self.events:,} events "
+            f"({self.documents:,} documents, {self.words:,} distinct words"
+            + (f", {self.feedback_rows} analyst-Low feedback rows" if self.feedback_rows else "")
+            + f"); flagged {self.flagged:,} rows into {self.data_type}_scores"
+        )
+        if self.beacons is not None:
+            text += f", {self.beacons.num_rows:,} beacon candidates into flow_beacons"
+        return text + f" in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
+
+
+class _Progress:
+    def __init__(self, enabled: bool, data_type: str) -> None:
+        self.enabled, self.data_type = enabled, data_type
+        self.start = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = now - self.last
+        self.last = now
+        if self.enabled:
+            print(f"  {self.data_type}: {name} ({self.timings[name]:.1f} s)", file=sys.stderr)
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def _check_type(data_type: str) -> str:
+    if data_type not in DATA_TYPES:
+        raise InputError(f"unknown type {data_type!r}: use one of {', '.join(DATA_TYPES)}")
+    return data_type
+
+
+def days_with_data(engine: Engine, data_type: str) -> list[dt.date]:
+    rows = engine.arrow(f"SELECT DISTINCT y, m, d FROM {data_type}").to_pylist()
+    return sorted({dt.date(int(r["y"]), int(r["m"]), int(r["d"])) for r in rows})
+
+
+def _no_data(engine: Engine, data_type: str, day: dt.date) -> InputError:
+    days = days_with_data(engine, data_type)
+    listed = ", ".join(str(d) for d in days[-10:]) or "none"
+    return InputError(f"no valid {data_type} events on {day}: days with {data_type} data: {listed}")
+
+
+def score_day(
+    engine: Engine,
+    data_type: str,
+    day: dt.date | str,
+    *,
+    tol: float | None = None,
+    limit: int | None = None,
+    topics: int | None = None,
+    seed: int | None = None,
+    dupfactor: int | None = None,
+    user_domain: str | None = None,
+    feedback: str | Path | None = None,
+    settings=None,
+    write: bool = True,
+    beacons: bool = True,
+    progress: bool = True,
+) -> ScoreResult:
+    """Score one day of `data_type` on `engine` and (by default) write `<type>_scores`.
+
+    `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
+    the lake, when present. Raises InputError (nothing written) for an unknown type, a day
+    without data, fewer documents than topics, or a malformed feedback file.
+    """
+    from ..config import load_settings
+
+    _check_type(data_type)
+    day = parse_date(day)
+    settings = settings or load_settings()
+    tol = settings.score_tol if tol is None else float(tol)
+    limit = settings.score_limit if limit is None else int(limit)
+    topics = settings.score_topics if topics is None else int(topics)
+    seed = settings.score_seed if seed is None else int(seed)
+    dupfactor = settings.dupfactor if dupfactor is None else int(dupfactor)
+    user_domain = settings.user_domain if user_domain is None else user_domain
+    if limit <= 0 or topics <= 0 or dupfactor < 0:
+        raise InputError("limit and topics must be > 0 and dupfactor >= 0")
+    lake = getattr(engine, "lake", None)
+    lake_root = lake.root if lake is not None else None
+    fb_file = Path(feedback) if feedback is not None else None
+    if fb_file is None and lake_root is not None:
+        fb_file = feedback_path(lake_root, data_type, day)
+    fb_rows = read_feedback(fb_file, data_type, required=feedback is not None) if fb_file else None
+
+    prog = _Progress(progress, data_type)
+    p = sqlrun.PREFIX + data_type
+    names = {k: f"{p}_{k}" for k in ("events", "words", "fb", "fb_events", "fb_words",
+                                      "theta", "phi", "pairs")}  # fmt: skip
+    params = {**words.day_params(data_type, day), **words.lookup_params(user_domain)}
+    try:
+        sqlrun.stage(engine, names["events"], words.events_sql(data_type), params)
+        n_events = engine.arrow(f"SELECT count(*) AS n FROM {names['events']}")["n"][0].as_py()
+        if not n_events:
+            raise _no_data(engine, data_type, day)
+        sqlrun.stage(engine, names["words"], words.words_sql(data_type, names["events"]), params)
+        prog.step("words")
+        counts = engine.arrow(words.counts_sql(data_type, names["words"]))
+        n_feedback = 0
+        low = None
+        if fb_rows is not None and fb_rows.num_rows:
+            low = fb_rows.filter(pa.compute.equal(fb_rows["sev"], "3"))
+            n_feedback = low.num_rows
+        if n_feedback and dupfactor:
+            counts = pa.concat_tables([counts, _feedback_counts(engine, data_type, low, names,
+                                                                params, dupfactor)])  # fmt: skip
+        prog.step("counts")
+        fitted = model.fit(counts, topics, seed)
+        prog.step("lda")
+        sqlrun.push(engine, names["theta"], fitted.theta)
+        sqlrun.push(engine, names["phi"], fitted.phi)
+        sides = "(" + words.sides_sql(data_type, names["words"]) + ")"
+        dot = " + ".join(f"t.t{k} * f.t{k}" for k in range(topics))
+        pair_sql = q("pair_scores", sides=sides, theta=names["theta"], phi=names["phi"], dot=dot)
+        sqlrun.stage(engine, names["pairs"], pair_sql)
+        scored = engine.arrow(
+            q(f"{data_type}_scored", words=names["words"], pairs=names["pairs"]),
+            {"tol": tol, "limit": limit},
+        )
+        prog.step("score")
+        rows = BUILDERS[data_type](scored.to_pandas(), settings, lake_root)
+        out = to_arrow(TABLES[f"{data_type}_scores"], rows)
+        beacon_table = None
+        if data_type == "flow" and beacons:
+            from .beacons import beacon_scores
+
+            beacon_table = beacon_scores(engine, day)
+            prog.step("beacons")
+        if write:
+            write_table(engine, f"{data_type}_scores", out, day)
+            if beacon_table is not None:
+                write_table(engine, "flow_beacons", beacon_table, day)
+            prog.step("write")
+    finally:
+        sqlrun.drop(engine, *names.values())
+    return ScoreResult(
+        data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
+        out, n_feedback, beacon_table, prog.timings,
+    )  # fmt: skip
+
+
+def _feedback_counts(engine, data_type, low, names, params, dupfactor) -> pa.Table:
+    """(ip, word, n x DUPFACTOR) of the analyst-Low rows, words computed by the same SQL."""
+    sqlrun.push(engine, names["fb"], low)
+    fb_events = words.feedback_events_sql(data_type, names["fb"], names["events"])
+    sqlrun.stage(engine, names["fb_events"], fb_events)
+    sqlrun.stage(engine, names["fb_words"], words.words_sql(data_type, names["fb_events"]), params)
+    counts = engine.arrow(words.counts_sql(data_type, names["fb_words"]))
+    scaled = pa.compute.multiply(counts["n"], pa.scalar(dupfactor, pa.int64()))
+    return counts.set_column(2, "n", scaled)
+
+
+def write_table(engine: Engine, name: str, table: pa.Table, day: dt.date) -> None:
+    """Replace one day partition of a derived table: lake atomically, cluster by INSERT OVERWRITE."""
+    lake = getattr(engine, "lake", None)
+    if lake is not None:
+        lake.replace_partition(name, table, day)
+        return
+    tmp = sqlrun.PREFIX + "out_" + name
+    sqlrun.push(engine, tmp, table)
+    try:
+        cols = ", ".join(TABLES[name].column_names)
+        engine._execute(
+            f"INSERT OVERWRITE TABLE {name} PARTITION (y={day.year}, m={day.month}, d={day.day}) "
+            f"SELECT {cols} FROM {tmp}",
+            [],
+        )
+    finally:
+        sqlrun.drop(engine, tmp)
+
+
+def score_command(
+    data_type: str,
+    day: dt.date | str,
+    *,
+    lake: str | None = None,
+    conn: str | None = None,
+    tol: float | None = None,
+    limit: int | None = None,
+    topics: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """The `spot-lab score` command: score one day and return a one-paragraph summary."""
+    from ..config import load_settings
+    from ..engine import open_engine
+
+    _check_type(data_type)
+    settings = load_settings()
+    engine = open_engine(conn or lake or settings.lake)
+    try:
+        result = score_day(
+            engine, data_type, day, tol=tol, limit=limit, topics=topics, seed=seed,
+            settings=settings, progress=False,
+        )  # fmt: skip
+    finally:
+        engine.close()
+    return result.summary()
