@@ -155,6 +155,18 @@ class GeoLocator:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path}>"
 
+    @property
+    def home(self) -> tuple[float, float] | None:
+        """Where "our side" is drawn: SpotLab.site_location, else the first site with
+        coordinates in sites.csv or the network context; None when nothing says."""
+        if self.site is not None:
+            return self.site
+        for ctx in (self.sites, self.context):
+            for entry in ctx.entries:
+                if entry.latitude is not None and entry.longitude is not None:
+                    return entry.latitude, entry.longitude
+        return None
+
     def _open(self) -> None:
         import maxminddb
 

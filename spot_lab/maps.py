@@ -147,8 +147,8 @@ def aggregate_endpoints(
     if origin is None and places["internal"].any():
         inside = places[places["internal"]]  # already ordered by bytes
         origin = (float(inside["lat"].iloc[0]), float(inside["lon"].iloc[0]))
-    if origin is None:  # only external peers: they talk to our site (SpotLab.site_location)
-        origin = getattr(geolocator, "site", None)
+    if origin is None:  # only external peers: they talk to our site
+        origin = getattr(geolocator, "home", None)
     return Endpoints(
         places=places.drop(columns=["dir"]),
         origin=origin,
@@ -310,7 +310,8 @@ def endpoints_map(
     connections and direction = inbound / outbound / two-way), aggregated by place.
 
     Lines start at `site`, else at `center_ip`'s place, else at the busiest internal place,
-    else at the geolocator's default site (SpotLab.site_location); with none, no lines.
+    else at the geolocator's home site (SpotLab.site_location, else the first site of
+    `<lake>/context/sites.csv`); with none of these, no lines are drawn.
     `tiles=None` draws only the bundled world outline (fully offline).
     """
     from ipyleaflet import GeoJSON, LegendControl, Map, Popup, WidgetControl

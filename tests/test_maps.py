@@ -200,3 +200,16 @@ def test_endpoints_figure(paris_tokyo):
     assert len(ax.collections[-1].get_offsets()) == 3  # Paris, Tokyo, the internal site
     assert ax.get_title().startswith("External endpoints: 6 endpoints in 3 places")
     assert any("DB-IP" in t.get_text() for t in ax.texts)
+
+
+def test_lines_start_at_the_home_site_from_sites_csv(city_mmdb, tmp_path):  # noqa: F811
+    from spot_lab.netcontext import NetworkContext
+
+    sites = tmp_path / "sites.csv"
+    sites.write_text("subnet,name,site,lat,lon\n10.0.0.0/24,FW,HQ,41.8781,-87.6298\n")
+    locator = GeoLocator(city_mmdb, sites=NetworkContext.from_csv(sites))
+    m = maps.endpoints_map(pd.DataFrame({"ip": ["81.0.0.1", "133.0.0.1"]}), geolocator=locator)
+    assert m.spot_endpoints.origin == (41.8781, -87.6298)
+    segments = [s for f in m.layers[-2].data["features"] for s in f["geometry"]["coordinates"]]
+    assert sorted(segments) == [[[-87.6298, 41.8781], [2.35, 48.86]],
+                                [[-87.6298, 41.8781], [139.69, 35.69]]]  # fmt: skip
