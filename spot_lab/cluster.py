@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import sys
 import time
@@ -118,10 +119,16 @@ def render_pyformat(
     return text.replace("%", "%%").replace(_PARAM, "%s"), values
 
 
+_JAVA_PREFIX = re.compile(r"^(?:(?:[\w$]+\.)+[\w$]*(?:Exception|Error):\s*|Error running query:\s*)+")
+
+
 def _one_line(exc: BaseException) -> str:
+    """The first meaningful line, without Java exception class prefixes."""
     text = str(getattr(exc, "message", None) or exc)
     first = next((line for line in text.splitlines() if line.strip()), text)
-    return " ".join(first.split())[:300]
+    first = " ".join(first.split())
+    first = re.sub(r"(\[[A-Z_]+\]) (?:[\w$]+\.)+[\w$]*Exception: \1", r"\1", first)
+    return _JAVA_PREFIX.sub("", first)[:300]
 
 
 def _default_progress(engine: str, state: str, elapsed: float, done: bool) -> None:
@@ -244,13 +251,13 @@ class HiveEngine(ClusterEngine):
 
     def _connect_error(self, exc: BaseException, where: str) -> QueryError:
         text = _one_line(exc)
-        if "Length exceeded max allowed" in text or "bad length" in text.lower():
+        if "Length exceeded max allowed" in text or "read 0 bytes" in text:
             return QueryError(
-                f"hive at {where} rejected the handshake: the server's authentication mode "
-                f"differs from auth={self.auth}; set ?auth=NOSASL|NONE|LDAP|KERBEROS to match "
-                "hive.server2.authentication"
+                f"hive at {where} rejected the handshake: its authentication mode is not "
+                f"auth={self.auth}; set ?auth=NOSASL|NONE|LDAP|KERBEROS in the URL to match the "
+                "server's hive.server2.authentication"
             )
-        if isinstance(exc, socket.timeout) or "timed out" in text:
+        if isinstance(exc, socket.timeout) or "timed out" in text or "timeout" in text:
             return QueryError(
                 f"hive at {where} did not answer within {self.timeout:g} s: check the host, the "
                 f"port, the network path and the auth mode (auth={self.auth}); "
