@@ -254,9 +254,11 @@ class World:
         # public hosts: popular sites' servers first (the popular end), then the long tail
         self.prefix_asn = {p: a for _, p, a, _ in W.PUBLIC_PREFIXES}
         self.used: set[str] = set(ips)
-        site_ip = {}
+        # Big sites answer from pools of addresses (CDNs, load balancers), as in real traffic:
+        # no single public IP carries a large share of the day.
+        site_ips = {}
         for name, _cat, prefix, _app in W.POPULAR_SITES:
-            site_ip[name] = add(self._fresh(prefix), self.prefix_asn[prefix])
+            site_ips[name] = [add(self._fresh(prefix), self.prefix_asn[prefix]) for _ in range(16)]
         self.n_popular_ips = len(ips) - self.n_internal
         prefixes = [p for _, p, _, _ in W.PUBLIC_PREFIXES]
         for i in range(1800):
@@ -267,8 +269,10 @@ class World:
         self.ip_list = ips
         self.asn = np.array(asn, dtype=np.int32)
         self.router = np.array(router, dtype=object)
-        self.public_p = _zipf(len(self.public), 1.1)
-        self.client_p = rng.lognormal(0, 1, len(self.clients))
+        site_share = np.repeat(_zipf(len(W.POPULAR_SITES), 1.0) / 16, 16)
+        tail_share = _zipf(len(self.public) - self.n_popular_ips, 0.8)
+        self.public_p = np.concatenate([0.55 * site_share, 0.45 * tail_share])
+        self.client_p = rng.lognormal(0, 0.7, len(self.clients))
         self.client_p /= self.client_p.sum()
 
         # names: popular sites, the benign long tail, internal names, PTR names
@@ -278,10 +282,8 @@ class World:
         app: list[str] = []
         for name, cat, _prefix, bcapp in W.POPULAR_SITES:
             names.append(name)
-            ip = ips[site_ip[name]]
-            if rng.random() < 0.3:
-                ip += "|" + self._fresh(_prefix)
-            answer.append(ip)
+            pool = rng.choice(site_ips[name], int(rng.integers(1, 3)), replace=False)
+            answer.append("|".join(ips[int(i)] for i in pool))
             webcat.append(cat)
             app.append(bcapp)
         self.n_popular_names = len(names)
@@ -365,7 +367,8 @@ class World:
         self.exfil_host = "upload.safe-backup-share.net"
         self.tunnel_domain = "cloudsync-metrics.net"
         self.phish_host = "sharepoint-docview.com"
-        actors = rng.choice(self.clients, 6, replace=False)
+        busiest = self.clients[np.argsort(-self.client_p, kind="stable")[:40]]
+        actors = rng.choice(busiest, 6, replace=False)  # infected machines are in daily use
         self.c2_host, self.exfil_client, self.tunnel_client, self.dga_client = (
             self.ip_list[int(i)] for i in actors[:4])  # fmt: skip
         self.actor_clients = {self.ip_list[int(i)] for i in actors}
@@ -512,17 +515,24 @@ def _bulk_flows(w: World, rng: np.random.Generator, day: dt.date, n: int):
     flag_values, flag_p = _weights(W.TCP_FLAGS)
     flag = np.where(tcp, rng.choice(flag_values, n, p=flag_p), "......").astype(object)
     syn_only = (flag == "....S.") | (flag == ".A.R..")
-    ipkt = np.clip(np.ceil(rng.lognormal(1.4, 1.5, n)), 1, 100_000).astype(np.int64)
-    ipkt = np.where(syn_only | (kind == 4), rng.integers(1, 3, n), ipkt)
-    ipkt = np.where((~tcp) & (dport == 53), 1, ipkt)
-    per_packet = np.clip(rng.lognormal(6.0, 0.8, n), 40, 1500)
+    # habitual sizes per service (lognormal around its median) plus a heavy tail of bulk transfers
+    out_size = np.array([s[3:5] for s in W.OUTBOUND_SERVICES], dtype=float)[out]
+    in_size = np.array([s[3:5] for s in W.INTERNAL_SERVICES], dtype=float)[inn]
+    size = np.select([kind[:, None] <= 1, kind[:, None] == 2], [out_size, in_size], [10.0, 500.0])
+    bulk = np.where(rng.random(n) < 0.02, rng.lognormal(3.0, 1.5, n), 1.0)
+    ipkt = np.clip(np.ceil(size[:, 0] * rng.lognormal(0, 0.6, n) * bulk), 1, 100_000)
+    ipkt = np.where(syn_only | (kind == 4), rng.integers(1, 3, n), ipkt).astype(np.int64)
+    ipkt = np.where(size[:, 0] == 1, 1, ipkt)  # DNS and NTP: one datagram
+    per_packet = np.clip(
+        size[:, 1] * rng.lognormal(0, 0.25, n) * np.where(kind == 1, 1.5, 1), 40, 1500
+    )
     per_packet = np.where(syn_only, rng.choice([40, 44, 52, 60], n), per_packet)
     per_packet = np.where(kind == 4, rng.integers(64, 85, n), per_packet)
     ibyt = (ipkt * per_packet).astype(np.int64)
     both = rng.random(n) < 0.3
     opkt = np.where(both, np.maximum(1, (ipkt * rng.uniform(0.4, 1.2, n)).astype(np.int64)), 0)
     obyt = (opkt * np.clip(rng.lognormal(6.0, 0.8, n), 40, 1500)).astype(np.int64)
-    tdur = np.where(ipkt == 1, 0.0, np.clip(rng.lognormal(0.3, 1.5, n), 0.001, 120.0))
+    tdur = np.where(ipkt == 1, 0.0, np.clip(ipkt * rng.lognormal(-2.5, 0.8, n), 0.001, 120.0))
     tos = rng.choice([0, 8, 32, 46, 184], n, p=[0.9, 0.03, 0.03, 0.02, 0.02])
     internal_src = sip < w.n_internal
     rip = np.where(internal_src, w.router[sip], w.router[dip])
@@ -538,7 +548,7 @@ def _bulk_flows(w: World, rng: np.random.Generator, day: dt.date, n: int):
 
 
 def _weights_of(services: tuple) -> np.ndarray:
-    p = np.array([s[2] for s in services], dtype=float)
+    p = np.array([s[2] for s in services], dtype=float)  # (port, proto, weight, ...)
     return p / p.sum()
 
 
@@ -552,13 +562,21 @@ def _bulk_dns(w: World, rng: np.random.Generator, day: dt.date, n: int):
     internal = w.n_web_names + rng.integers(0, w.n_internal_names, n)
     ptr = w.n_web_names + w.n_internal_names + rng.integers(0, 300, n)
     name = np.select([group == 0, group == 1, group == 2], [popular, tail, internal], ptr)
-    qtype = rng.choice([1, 28, 5, 15, 16, 255], n, p=[0.66, 0.27, 0.03, 0.02, 0.015, 0.005])
+    client = rng.choice(w.clients, n, p=w.client_p)
+    server = rng.random(n) < 0.1
+    client = np.where(server, rng.choice(w.servers, n), client)
+    # workstations ask for A/AAAA; mail relays and domain controllers also MX, TXT, ANY
+    qtype = np.where(
+        server,
+        rng.choice([1, 28, 5, 15, 16, 255], n, p=[0.6, 0.2, 0.05, 0.08, 0.05, 0.02]),
+        rng.choice([1, 28, 5, 16], n, p=[0.7, 0.28, 0.015, 0.005]),
+    )
     srv = np.array([s.startswith("_") for s in w.names])[name]
     qtype = np.select([group == 3, srv], [12, 33], qtype)
     rcode = np.select(
         [group == 0, group == 1, group == 2],
         [rng.choice([0, 2], n, p=[0.995, 0.005]),
-         rng.choice([0, 3, 2, 5], n, p=[0.92, 0.07, 0.008, 0.002]),
+         rng.choice([0, 3, 2, 5], n, p=[0.955, 0.035, 0.008, 0.002]),
          rng.choice([0, 3], n, p=[0.97, 0.03])],
         rng.choice([0, 3], n, p=[0.75, 0.25]),
     )  # fmt: skip
@@ -567,8 +585,6 @@ def _bulk_dns(w: World, rng: np.random.Generator, day: dt.date, n: int):
     extra = np.select([qtype == 28, qtype == 12, qtype == 16, rcode == 3],
                       [28, 40, rng.integers(60, 200, n), rng.integers(60, 95, n)], 0)  # fmt: skip
     frame_len = 60 + w.name_len[name] + 16 * n_answers + extra + rng.choice([0, 11], n)
-    client = rng.choice(w.clients, n, p=w.client_p)
-    client = np.where(rng.random(n) < 0.1, rng.choice(w.servers, n), client)
     return _rows(
         "dns", day, us, frame_len=frame_len, ip_dst=w.ips.take(pa.array(client)),
         ip_src=w.ips.take(pa.array(rng.choice(w.resolvers, n))), dns_qry_name=w.names[name],
@@ -583,11 +599,13 @@ def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, n: int):
         rng.choice(w.n_popular_names, n, p=_zipf(w.n_popular_names, 1.0)),
         w.n_popular_names + rng.integers(0, w.n_web_names - w.n_popular_names, n),
     )
-    path_i = rng.choice(len(W.PATHS), n, p=_zipf(len(W.PATHS), 0.8))
+    # each site has its usual pages: a host's requests go to a few paths of its own
+    usual = rng.choice(4, n, p=[0.55, 0.25, 0.12, 0.08])
+    path_i = (host * 7 + usual * 5) % len(W.PATHS)
     paths = np.array([p for p, _, _ in W.PATHS], dtype=object)
     ext = np.array([e for _, e, _ in W.PATHS], dtype=object)[path_i]
     ctype = np.array([c for _, _, c in W.PATHS], dtype=object)[path_i]
-    query = np.where(rng.random(n) < 0.3, rng.choice(np.array(W.QUERIES, dtype=object), n), "-")
+    query = np.where(rng.random(n) < 0.15, np.array(W.QUERIES, dtype=object)[host % 8], "-")
     methods, method_p = _weights(W.METHODS)
     method = rng.choice(methods, n, p=method_p)
     codes, code_p = _weights(W.RESPCODES)
@@ -605,7 +623,7 @@ def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, n: int):
     ci = rng.choice(len(w.clients), n, p=w.client_p)
     agents = np.array(W.COMMON_AGENTS, dtype=object)
     agent = np.select(
-        [rng.random(n) < 0.85, rng.random(n) < 0.9],
+        [rng.random(n) < 0.95, rng.random(n) < 0.9],
         [agents[w.client_agent[ci]], rng.choice(agents, n)],
         rng.choice(np.array(W.RARE_AGENTS, dtype=object), n),
     )
@@ -734,9 +752,9 @@ def _inject_scenarios(
         np.concatenate([us, task_us]), ips=[w.c2_ip], query_names=[w.c2_name], hosts=[w.c2_host]))  # fmt: skip
 
     # Data exfiltration: huge outbound volume at night to a rare host, and POSTs through the proxy
-    k = 40
+    k = 12
     us = np.sort(rng.integers(1 * US_PER_HOUR, 4 * US_PER_HOUR, k))
-    volume = rng.integers(20_000_000, 300_000_000, k)
+    volume = rng.integers(100_000_000, 800_000_000, k)
     packets = volume // rng.integers(1200, 1461, k)
     parts["flow"].append(_flow(day, us, w.exfil_client, w.exfil_ip, _ephemeral(rng, k), 443,
                                packets, volume, opkt=packets // 2, obyt=(packets // 2) * 52,
@@ -745,7 +763,7 @@ def _inject_scenarios(
         "data_exfiltration", "flow", day,
         f"{w.exfil_client} sends {volume.sum() / 1e9:.1f} GB to {w.exfil_ip}:443 between 01:00 and "
         "04:00", us, ips=[w.exfil_ip], hosts=[w.exfil_client]))  # fmt: skip
-    k = 60
+    k = 30
     us = np.sort(rng.integers(1 * US_PER_HOUR, 4 * US_PER_HOUR, k))
     sid = "".join(rng.choice(list("0123456789abcdef"), 16))
     queries = [f"?sid={sid}&part={i}" for i in range(k)]
@@ -763,8 +781,8 @@ def _inject_scenarios(
         uris=posts[0].column("fulluri").to_pylist(), hosts=[w.exfil_client]))  # fmt: skip
 
     # Inbound port scan: SYN-only single-packet flows to many ports of DMZ hosts
-    targets = [w.ip_list[int(i)] for i in rng.choice(w.dmz, 2, replace=False)]
-    n_ports = int(np.clip(sizes["flow"] // 60, 200, 1024))
+    targets = [w.ip_list[int(i)] for i in rng.choice(w.dmz, 4, replace=False)]
+    n_ports = int(np.clip(sizes["flow"] // 200, 100, 1024))
     ports = np.concatenate([rng.choice(np.arange(1, 1025), n_ports, replace=False),
                             [1433, 3306, 3389, 5432, 5900, 8080, 8443]])  # fmt: skip
     dst = np.repeat(np.array(targets, dtype=object), len(ports))

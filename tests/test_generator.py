@@ -378,7 +378,7 @@ def test_exfiltration_is_large_at_night_and_posts_through_the_proxy(con, truth):
          "end": http["window"]["end"]},
     )[0]  # fmt: skip
     count, min_cs, methods, cats, clients, in_window = found
-    assert count == len(http["anchors"]["uris"]) >= 50 and in_window == count
+    assert count == len(http["anchors"]["uris"]) >= 30 and in_window == count
     assert min_cs > 1_000_000 and methods == ["POST"] and cats == ["Uncategorized"]
     assert clients == http["internal_hosts"] == s["internal_hosts"]
 
@@ -391,7 +391,7 @@ def test_port_scan_probes_many_ports_with_single_syns(con, truth):
                   max(unix_tstamp) - min(unix_tstamp) FROM flow WHERE sip = $ip""",
         {"ip": s["anchors"]["ips"][0]},
     )[0]
-    assert ports >= 200 and flags == ["....S."] and packets == 1 and span <= 15 * 60
+    assert ports >= 100 and flags == ["....S."] and packets == 1 and span <= 15 * 60
 
 
 def entropy(text: str) -> float:
