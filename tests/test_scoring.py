@@ -1,0 +1,158 @@
+"""Spot's suspicious-connects scoring on the generated demo lake (real DuckDB, real LDA)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyarrow.compute as pc
+import pytest
+
+from spot_lab.engine import DuckDBEngine
+from spot_lab.errors import InputError
+from spot_lab.lake import Lake
+from spot_lab.schema import FEEDBACK_COLUMNS, TABLES
+from spot_lab.scoring import append_feedback, feedback_path, read_feedback, score_day
+from tests.conftest import DEMO_DAY
+from tests.support import snapshot
+
+TYPES = ("flow", "dns", "proxy")
+
+
+@pytest.mark.parametrize("data_type", TYPES)
+def test_scores_written_with_schema_columns_ranked_ascending(scored_lake_path, data_type):
+    rows = Lake(scored_lake_path).read_partition(f"{data_type}_scores", DEMO_DAY)
+    assert rows.column_names == TABLES[f"{data_type}_scores"].column_names
+    assert 0 < rows.num_rows <= 3000
+    scores = rows["ml_score"].to_pylist()
+    assert scores == sorted(scores)
+    assert all(0 <= s <= 1 for s in scores)
+    if data_type == "flow":
+        assert rows["rank"].to_pylist() == list(range(rows.num_rows))
+
+
+def test_flow_enrichment(scored_lake_path):
+    rows = Lake(scored_lake_path).read_partition("flow_scores", DEMO_DAY).to_pandas()
+    for side in ("src", "dst"):
+        ips, flags = rows[f"{side}ip"], rows[f"{side}ip_internal"]
+        assert set(flags) <= {0, 1}
+        assert (flags[ips.str.startswith("10.")] == 1).all()
+        external = ips[~ips.str.match(r"^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\.")]
+        assert (flags[external.index] == 0).all()
+    # public IPs get Spot's "<region>;<city> <owner>" from the bundled DB-IP database
+    assert (rows.loc[rows.dstip_internal == 0, "dst_geoloc"].str.contains(";")).any()
+    assert (rows.src_rep == "").all()  # no reputation service configured
+
+
+def test_dns_and_proxy_enrichment(scored_lake_path):
+    lake = Lake(scored_lake_path)
+    dns = lake.read_partition("dns_scores", DEMO_DAY).to_pandas()
+    assert (
+        dns.loc[dns.dns_qry_class == "0x00000001", "dns_qry_class_name"] == "Internet (IN)"
+    ).all()
+    assert (dns.loc[dns.dns_qry_type == 1, "dns_qry_type_name"] == "A").all()
+    assert (dns.loc[dns.dns_qry_rcode == 0, "dns_qry_rcode_name"] == "NoError").all()
+    assert (dns.hh == dns.frame_time.str.slice(12, 14).astype(int)).all()
+    sample = dns[dns.dns_qry_name.str.count(r"\.") >= 1].iloc[0]
+    assert sample.dns_qry_name.endswith(sample.tld) and sample.tld.count(".") >= 1
+    assert (dns.network_context != "").any()
+    proxy = lake.read_partition("proxy_scores", DEMO_DAY).to_pandas()
+    assert (proxy.loc[proxy.respcode == 200, "respcode_name"] == "OK").all()
+    assert (proxy.loc[proxy.respcode == 404, "respcode_name"] == "Not Found").all()
+    assert proxy.word.str.count("_").min() >= 7
+
+
+def test_beacons_written_beside_flow_scores(scored_lake_path):
+    beacons = Lake(scored_lake_path).read_partition("flow_beacons", DEMO_DAY)
+    assert beacons.num_rows > 0
+    assert pc.min(beacons["connections"]).as_py() >= 4
+    scores = beacons["score"].to_pylist()
+    assert scores == sorted(scores, reverse=True)
+
+
+def _engine(path):
+    return DuckDBEngine(Lake(path))
+
+
+def test_unknown_type_day_without_data_and_too_few_documents(lake_copy):
+    before = snapshot(lake_copy)
+    engine = _engine(lake_copy)
+    with pytest.raises(InputError, match="unknown type 'ssh'.*flow, dns, proxy"):
+        score_day(engine, "ssh", DEMO_DAY, progress=False)
+    with pytest.raises(InputError, match=f"no valid dns events on 2026-11-01.*{DEMO_DAY}"):
+        score_day(engine, "dns", "2026-11-01", progress=False)
+    with pytest.raises(InputError, match="documents .* for 100000 topics.*--topics"):
+        score_day(engine, "proxy", DEMO_DAY, topics=100_000, progress=False)
+    assert snapshot(lake_copy) == before
+
+
+def test_malformed_or_missing_feedback_names_the_file(lake_copy, tmp_path):
+    engine = _engine(lake_copy)
+    target = feedback_path(lake_copy, "dns", DEMO_DAY)
+    target.parent.mkdir(parents=True)
+    target.write_text("sev\tframe_time\n3\tx\n")  # Spot's old tab-separated feedback
+    before = snapshot(lake_copy)
+    with pytest.raises(InputError, match=f"feedback file {target} has header"):
+        score_day(engine, "dns", DEMO_DAY, progress=False)
+    assert snapshot(lake_copy) == before
+    target.write_text(",".join(FEEDBACK_COLUMNS["dns"]) + "\n3,only,three\n")
+    before = snapshot(lake_copy)
+    with pytest.raises(InputError, match=f"feedback file {target} line 2 has 3 fields"):
+        score_day(engine, "dns", DEMO_DAY, progress=False)
+    missing = tmp_path / "nowhere.csv"
+    with pytest.raises(InputError, match=f"feedback file {missing} does not exist"):
+        score_day(engine, "dns", DEMO_DAY, feedback=missing, progress=False)
+    assert snapshot(lake_copy) == before
+
+
+def test_feedback_file_round_trip(lake_copy):
+    row = {c: "1" for c in FEEDBACK_COLUMNS["flow"]}
+    row.update(sev=3, tstart="2026-11-28 10:00:00", srcip="10.0.0.1", dstip="8.8.8.8", proto="UDP")
+    path = append_feedback(lake_copy, "flow", DEMO_DAY, [row])
+    append_feedback(lake_copy, "flow", DEMO_DAY, [dict(row, sev=1)])
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(FEEDBACK_COLUMNS["flow"])  # header once, commas
+    assert len(lines) == 3
+    assert read_feedback(path, "flow")["sev"].to_pylist() == ["3", "1"]
+    with pytest.raises(InputError, match="sev"):
+        append_feedback(lake_copy, "flow", DEMO_DAY, [dict(row, sev=7)])
+    assert len(path.read_text().splitlines()) == 3  # nothing appended on error
+
+
+def _event_scores(engine, data_type, key_cols, feedback_rows=None):
+    result = score_day(engine, data_type, DEMO_DAY, limit=10**7, write=False, beacons=False,
+                       progress=False)  # fmt: skip
+    frame = result.scores.to_pandas()
+    return frame, result
+
+
+def test_low_feedback_raises_the_score_of_matching_events(lake_copy):
+    engine = _engine(lake_copy)
+    before, _ = _event_scores(engine, "dns", None)
+    top = before.iloc[0]
+    same = (before.ip_dst == top.ip_dst) & (before.dns_qry_name == top.dns_qry_name)
+    row = {c: top[c] for c in FEEDBACK_COLUMNS["dns"] if c != "sev"}
+    append_feedback(lake_copy, "dns", DEMO_DAY, [{"sev": 3, **row}])
+    after, result = _event_scores(engine, "dns", None)
+    assert result.feedback_rows == 1
+    same_after = (after.ip_dst == top.ip_dst) & (after.dns_qry_name == top.dns_qry_name)
+    assert after[same_after].ml_score.min() > 10 * before[same].ml_score.min()
+    assert len(after) == len(before)  # feedback trains, it is never scored
+
+
+def test_cli_score_prints_summary_and_errors_in_one_line(lake_copy):
+    ok = subprocess.run(
+        [sys.executable, "-m", "spot_lab", "score", "--type", "proxy", "--date", str(DEMO_DAY),
+         "--lake", str(lake_copy), "--limit", "100"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "proxy 2026-11-28: scored" in ok.stdout and "flagged 100 rows" in ok.stdout
+    assert Lake(lake_copy).read_partition("proxy_scores", DEMO_DAY).num_rows == 100
+    bad = subprocess.run(
+        [sys.executable, "-m", "spot_lab", "score", "--type", "ssh", "--date", str(DEMO_DAY),
+         "--lake", str(lake_copy)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "unknown type 'ssh'" in bad.stderr
