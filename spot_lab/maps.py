@@ -524,18 +524,16 @@ def endpoints_figure(
     title: str | None = None,
 ):
     """The same aggregation as a matplotlib figure (world outline, lines, circles)."""
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     ep = aggregate_endpoints(
         df, ip, bytes, connections, direction, center_ip, geolocator=geolocator, site=site
     )
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 5.2), dpi=100)
+    if ax is None:  # a bare Figure: no pyplot state, shown once by Jupyter, savefig for reports
+        fig = Figure(figsize=(10, 5.2), dpi=100)
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     rings = [
@@ -569,7 +567,7 @@ def endpoints_figure(
     ax.set_xticks([])
     ax.set_yticks([])
     handles = [
-        plt.Line2D([], [], marker="o", ls="", color=COLORS[d], label=d)
+        Line2D([], [], marker="o", ls="", color=COLORS[d], label=d)
         for d in ("inbound", "outbound", "two-way", "unknown", "internal")
         if d in set(places["direction"]) or (d == "internal" and places["internal"].any())
     ]
