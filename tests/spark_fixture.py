@@ -129,9 +129,10 @@ def register_table(engine, name: str, location: Path | str, database: str = "spo
     """Register the Spot table `name` (from spot_lab.schema) over `location`, with partitions."""
     from spot_lab.cluster import external_table_ddl
 
-    engine.arrow(f"DROP TABLE IF EXISTS {database}.{name}")
+    engine._execute(f"DROP TABLE IF EXISTS {database}.{name}", [])
     engine._execute(external_table_ddl(name, str(location), database), [])
-    engine._execute(f"ALTER TABLE {database}.{name} RECOVER PARTITIONS", [])
+    if any(Path(location).iterdir()):  # an empty folder has no partitions to find
+        engine._execute(f"ALTER TABLE {database}.{name} RECOVER PARTITIONS", [])
 
 
 def register_lake(engine, lake_root: Path, empty_dir: Path, database: str = "spot") -> None:
