@@ -1,0 +1,72 @@
+"""Recall@50 / precision@50 of the scorer over the generator's injected scenarios.
+
+Run: .venv/bin/python bench/evaluate.py [--flows 20000] [--seeds 11 12 13]
+Generates each seed's demo day into a temp lake, scores flow, dns and proxy with the default
+settings (plus the generator's organisation domain as SpotLab.user_domain, as a site would
+configure it), and prints a markdown table per scenario and overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from spot_lab.config import load_settings  # noqa: E402
+from spot_lab.engine import DuckDBEngine  # noqa: E402
+from spot_lab.generator import generate  # noqa: E402
+from spot_lab.scoring import score_day  # noqa: E402
+from spot_lab.scoring.evaluation import precision_at, scenario_hits  # noqa: E402
+
+DAY = dt.date(2026, 11, 28)
+
+
+def evaluate_seed(root: Path, seed: int, flows: int, k: int) -> tuple[list[dict], dict]:
+    generate(root, DAY, days=1, flows_per_day=flows, seed=seed, force=True, progress=False)
+    settings = load_settings()
+    truth = json.loads((root / "ground_truth.json").read_text())
+    settings.user_domain = truth.get("generator", {}).get("user_domain", "") or ""
+    engine = DuckDBEngine(root)
+    try:
+        for data_type in ("flow", "dns", "proxy"):
+            score_day(engine, data_type, DAY, settings=settings, progress=False)
+    finally:
+        engine.close()
+    hits = scenario_hits(root, DAY, k)
+    precision = {t: precision_at(root, DAY, t, k) for t in ("flow", "dns", "proxy")}
+    return hits, precision
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flows", type=int, default=20_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
+    parser.add_argument("--k", type=int, default=50)
+    args = parser.parse_args()
+    print(f"| seed | scenario | type | found in top {args.k} | first rank |")
+    print("|---|---|---|---|---|")
+    total = found = 0
+    precisions: dict[str, list[float]] = {}
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            hits, precision = evaluate_seed(Path(tmp) / "lake", seed, args.flows, args.k)
+        for h in hits:
+            total += 1
+            found += h["found"]
+            print(f"| {seed} | {h['name']} | {h['type']} | {'yes' if h['found'] else 'no'} "
+                  f"| {h['rank'] if h['rank'] is not None else '-'} |")  # fmt: skip
+        for t, p in precision.items():
+            precisions.setdefault(t, []).append(p)
+    print()
+    print(f"recall@{args.k}: {found}/{total} = {found / max(total, 1):.2f}")
+    for t, values in precisions.items():
+        print(f"precision@{args.k} {t}: {sum(values) / len(values):.2f}")
+
+
+if __name__ == "__main__":
+    main()
