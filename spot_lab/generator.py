@@ -38,6 +38,7 @@ US_PER_DAY = 24 * US_PER_HOUR
 MAX_FLOWS_PER_DAY = 100_000_000
 MAX_DAYS = 366
 GROUND_TRUTH = "ground_truth.json"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass
@@ -146,15 +147,11 @@ def _write_lake(
         rng = np.random.default_rng([seed, day.toordinal()])
         sizes = {"flow": flows_per_day, "dns": max(1, flows_per_day // 3),
                  "proxy": max(1, flows_per_day // 5)}  # fmt: skip
-        parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {
-            "flow": [_bulk_flows(world, rng, day, sizes["flow"])],
-            "dns": [_bulk_dns(world, rng, day, sizes["dns"])],
-            "proxy": [_bulk_proxy(world, rng, day, sizes["proxy"])],
-        }
+        parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {k: [] for k in DATA_TYPES}
         truth += _inject_scenarios(world, rng, day, sizes, parts)
         for kind in DATA_TYPES:
             tick = time.perf_counter()
-            totals[kind] += _write_day(lake, kind, day, parts[kind])
+            totals[kind] += _write_day(lake, world, rng, kind, day, sizes[kind], parts.pop(kind))
             if progress:
                 print(f"  {day} {kind:<5} written in {time.perf_counter() - tick:.1f} s",
                       file=sys.stderr)  # fmt: skip
@@ -174,19 +171,31 @@ def _write_lake(
 
 
 def _write_day(
-    lake: Lake, kind: str, day: dt.date, parts: list[tuple[pa.Table, np.ndarray]]
-) -> int:
-    """Sort a day's rows by time, write one file per hour and the per-minute ingest summary."""
-    table = pa.concat_tables([t for t, _ in parts])
-    us = np.concatenate([u for _, u in parts])
-    order = np.argsort(us, kind="stable")
-    table, us = table.take(pa.array(order)), us[order]
-    bounds = np.searchsorted(us, np.arange(25, dtype=np.int64) * US_PER_HOUR)
+    lake: Lake, world: World, rng: np.random.Generator, kind: str, day: dt.date, n: int,
+    scenario: list[tuple[pa.Table, np.ndarray]],
+) -> int:  # fmt: skip
+    """Generate and write one type's day hour by hour (memory stays at one hour's rows),
+    merging the scenario rows in time order, then the per-minute ingest summary."""
+    extra = pa.concat_tables([t for t, _ in scenario])
+    extra_us = np.concatenate([u for _, u in scenario])
+    extra_hour = extra_us // US_PER_HOUR
+    per_hour = rng.multinomial(n, _DIURNAL)
+    minutes = np.zeros(1440, dtype=np.int64)
+    written = 0
     for hour in range(24):
-        lo, hi = int(bounds[hour]), int(bounds[hour + 1])
-        if hi > lo:
-            lake.append(kind, table.slice(lo, hi - lo), day, hour)
-    minutes = np.bincount(us // 60_000_000, minlength=1440)
+        us = hour * US_PER_HOUR + np.sort(rng.integers(0, US_PER_HOUR, per_hour[hour]))
+        mine = np.flatnonzero(extra_hour == hour)
+        parts = [_BULK[kind](world, rng, day, us)] if len(us) else []
+        if len(mine):
+            parts.append((extra.take(pa.array(mine)), extra_us[mine]))
+        if not parts:
+            continue
+        table = pa.concat_tables([t for t, _ in parts])
+        stamps = np.concatenate([u for _, u in parts])
+        order = np.argsort(stamps, kind="stable")
+        lake.append(kind, table.take(pa.array(order)), day, hour)
+        minutes += np.bincount(stamps // 60_000_000, minlength=1440)
+        written += table.num_rows
     busy = np.flatnonzero(minutes)
     if kind == "flow":  # Spot's flow OA writes it unpadded (reference 1.4)
         stamp = [f"{day.year}-{day.month}-{day.day} {m // 60}:{m % 60}" for m in busy]
@@ -194,7 +203,7 @@ def _write_day(
         stamp = [f"{day.isoformat()} {m // 60:02d}:{m % 60:02d}" for m in busy]
     summary = pa.table({"tdate": stamp, "total": minutes[busy].astype(np.int64)})
     lake.replace_partition(f"{kind}_ingest_summary", summary, day)
-    return table.num_rows
+    return written
 
 
 # ---- the world: hosts, names, agents (fixed for a seed) -------------------------------------
@@ -417,12 +426,14 @@ def _bounds(where: str) -> tuple[str, str]:
 
 
 # ---- shared row assembly --------------------------------------------------------------------
-def _diurnal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Microseconds of the day: low at night, peak mid-afternoon."""
+def _hour_weights() -> np.ndarray:
+    """Share of a day's records per hour: low at night, peak mid-afternoon."""
     hours = np.arange(24)
     w = 0.08 + np.exp(-(((hours - 14.0) / 4.5) ** 2))
-    hour = rng.choice(24, n, p=w / w.sum())
-    return hour * US_PER_HOUR + rng.integers(0, US_PER_HOUR, n)
+    return w / w.sum()
+
+
+_DIURNAL = _hour_weights()
 
 
 def _column(value: Any, arrow_type: pa.DataType, n: int) -> pa.Array:
@@ -439,28 +450,30 @@ def _rows(kind: str, day: dt.date, us: np.ndarray, **cols: Any) -> tuple[pa.Tabl
     """One type's rows in its exact schema; time columns are derived from `us` here only."""
     us = np.asarray(us, dtype=np.int64)
     n = len(us)
-    epoch_us = (
-        int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 10**6
-    )
-    stamp = pa.array((epoch_us + us).astype("datetime64[us]"))
+    epoch = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
     seconds = us // 1_000_000
+    # Arrow's cast of a timestamp to text is ISO 'YYYY-MM-DD HH:MM:SS[.ffffff]' and ~10x faster
+    # than strftime; every row here is of `day`, so date prefixes are constants.
+    if kind == "dns":
+        clock = pa.array((epoch * 10**6 + us).astype("datetime64[us]")).cast(pa.string())
+    else:
+        clock = pa.array((epoch + seconds).astype("datetime64[s]")).cast(pa.string())
     if kind == "flow":
-        secs = pa.array((epoch_us // 10**6 + seconds).astype("datetime64[s]"))
         cols.update(
-            treceived=pc.strftime(secs, format="%Y-%m-%d %H:%M:%S"),
-            unix_tstamp=epoch_us // 10**6 + seconds,
+            treceived=clock, unix_tstamp=epoch + seconds,
             tryear=day.year, trmonth=day.month, trday=day.day,
             trhour=seconds // 3600, trminute=seconds // 60 % 60, trsec=seconds % 60,
         )  # fmt: skip
     elif kind == "dns":
-        text = pc.strftime(stamp, format="%b %e %Y %H:%M:%S", locale="C")
+        # tshark: 'Jan  4 2017 04:41:06.337519000 UTC' (day padded with a space)
+        prefix = f"{_MONTHS[day.month - 1]} {day.day:>2} {day.year} "
+        time_of_day = pc.utf8_slice_codeunits(clock, 11)
         cols.update(
-            frame_time=pc.binary_join_element_wise(text, "000 UTC", ""),
-            unix_tstamp=epoch_us // 10**6 + seconds,
+            frame_time=pc.binary_join_element_wise(prefix, time_of_day, "000 UTC", ""),
+            unix_tstamp=epoch + seconds,
         )
     else:
-        secs = pa.array((epoch_us // 10**6 + seconds).astype("datetime64[s]"))
-        cols.update(p_date=day.isoformat(), p_time=pc.strftime(secs, format="%H:%M:%S"))
+        cols.update(p_date=day.isoformat(), p_time=pc.utf8_slice_codeunits(clock, 11))
         if "fulluri" not in cols:
             cols["fulluri"] = _fulluri(cols["host"], cols["uripath"], cols["uriquery"], n)
     schema = TABLES[kind].arrow_schema
@@ -485,8 +498,8 @@ def _ephemeral(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # ---- bulk traffic ---------------------------------------------------------------------------
-def _bulk_flows(w: World, rng: np.random.Generator, day: dt.date, n: int):
-    us = _diurnal(rng, n)
+def _bulk_flows(w: World, rng: np.random.Generator, day: dt.date, us: np.ndarray):
+    n = len(us)
     kind = rng.choice(5, n, p=[0.60, 0.13, 0.15, 0.08, 0.04])  # out, reply, internal, in, icmp
     client = rng.choice(w.clients, n, p=w.client_p)
     public = rng.choice(w.public, n, p=w.public_p)
@@ -552,8 +565,8 @@ def _weights_of(services: tuple) -> np.ndarray:
     return p / p.sum()
 
 
-def _bulk_dns(w: World, rng: np.random.Generator, day: dt.date, n: int):
-    us = _diurnal(rng, n)
+def _bulk_dns(w: World, rng: np.random.Generator, day: dt.date, us: np.ndarray):
+    n = len(us)
     group = rng.choice(4, n, p=[0.58, 0.27, 0.10, 0.05])  # popular, tail, internal, PTR
     popular = rng.choice(w.n_popular_names, n, p=_zipf(w.n_popular_names, 1.0))
     tail = w.n_popular_names + rng.choice(
@@ -592,8 +605,8 @@ def _bulk_dns(w: World, rng: np.random.Generator, day: dt.date, n: int):
     )  # fmt: skip
 
 
-def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, n: int):
-    us = _diurnal(rng, n)
+def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, us: np.ndarray):
+    n = len(us)
     host = np.where(
         rng.random(n) < 0.7,
         rng.choice(w.n_popular_names, n, p=_zipf(w.n_popular_names, 1.0)),
@@ -653,6 +666,9 @@ def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, n: int):
         scbytes=scbytes.astype(np.int32), csbytes=csbytes.astype(np.int32), virusid="-",
         bcappname=w.app[host], bcappoper="-",
     )  # fmt: skip
+
+
+_BULK = {"flow": _bulk_flows, "dns": _bulk_dns, "proxy": _bulk_proxy}
 
 
 # ---- injected scenarios ---------------------------------------------------------------------
