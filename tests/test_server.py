@@ -323,3 +323,50 @@ class TestWithoutLake:
         assert "spot-lab generate" in answer["error"]
         code, answer = await refused(jp_fetch, "dates")
         assert code == 503 and "SPOT_LAB_LAKE" in answer["error"]
+
+
+# ---- the cell the sidebar inserts reaches %spot_threat intact ---------------------------------
+ANCHORS = [
+    "10.0.0.5",
+    "evil-c2.example.net",
+    "http://x.example/a/b.php?id=1&q={a}",
+    "a b'c$b{a}",
+    "$HOME",
+    "x'$b'",
+    "' OR 1=1 --",
+    'a"b\\c$$b',
+    "100%_x",
+]
+
+
+def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
+    """The TypeScript quoting (lib/logic.js) against IPython's real expansion and parser."""
+    import shutil
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from spot_lab.magics import _split, _threat_parser
+    from tests.support import require
+
+    logic = REPO / "lib" / "logic.js"
+    require(
+        shutil.which("node") is not None and logic.is_file(), "node and lib/logic.js (jlpm build)"
+    )
+    module = tmp_path / "logic.mjs"
+    module.write_text(logic.read_text())
+    script = (
+        f"import {{ cellSource }} from {json.dumps(str(module))};\n"
+        f"const anchors = {json.dumps(ANCHORS)};\n"
+        "console.log(JSON.stringify(anchors.map(a => cellSource(a, 'proxy', '2026-11-28', []))));\n"
+    )
+    (tmp_path / "run.mjs").write_text(script)
+    out = subprocess.run(["node", str(tmp_path / "run.mjs")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(a="AY", b="BEE", HOME="/root")  # names the anchors could expand
+    for anchor, cell in zip(ANCHORS, json.loads(out.stdout), strict=True):
+        first, line = cell.split("\n")
+        assert first == "%load_ext spot_lab"
+        assert line.startswith("%spot_threat ")
+        args = _threat_parser().parse_args(_split(shell.var_expand(line[len("%spot_threat ") :])))
+        assert (args.anchor, args.type, args.date) == (anchor, "proxy", "2026-11-28")

@@ -85,21 +85,20 @@ const BARE_WORD = /^[A-Za-z0-9._:/@%+=,-]+$/;
 
 /**
  * An anchor as one argument of a line magic: bare when it is a plain word, else single
- * quoted (shell style, as IPython splits magic arguments), with IPython's variable
- * expansion characters ($ { }) doubled so they reach the magic literally.
+ * quoted shell style (IPython hands `%spot_threat` arguments to shlex). IPython first
+ * expands `{expr}` and `$name` in magic lines: braces are doubled, and every `$` is
+ * followed by an empty quote pair (`$''`) so no `$name` remains whatever the quoting.
  */
 export function quoteAnchor(anchor: string): string {
   if (/[\r\n\0]/.test(anchor)) {
     throw new Error('an anchor cannot contain line breaks');
   }
-  const expanded = anchor
-    .replace(/\$/g, '$$$$')
-    .replace(/\{/g, '{{')
-    .replace(/\}/g, '}}');
+  const braces = anchor.replace(/\{/g, '{{').replace(/\}/g, '}}');
   if (BARE_WORD.test(anchor)) {
-    return expanded;
+    return braces;
   }
-  return "'" + expanded.replace(/'/g, "'\"'\"'") + "'";
+  const quoted = braces.replace(/'/g, "'\"'\"'").replace(/\$/g, () => "$''");
+  return "'" + quoted + "'";
 }
 
 /** The cell that investigates one threat. */

@@ -69,8 +69,10 @@ describe('cell text', () => {
 
   it('quotes shell characters and escapes IPython expansion', () => {
     expect(quoteAnchor("a b'c")).toBe("'a b'\"'\"'c'");
-    expect(quoteAnchor('http://x/{a}$b')).toBe("'http://x/{{a}}$$b'");
-    expect(quoteAnchor('$HOME')).toBe("'$$HOME'");
+    // each checked against IPython's var_expand + shlex (tests/test_server.py does it live)
+    expect(quoteAnchor('http://x/{a}$b')).toBe("'http://x/{{a}}$''b'");
+    expect(quoteAnchor('$HOME')).toBe("'$''HOME'");
+    expect(quoteAnchor("x'$b'")).toBe("'x'\"'\"'$''b'\"'\"''");
   });
 
   it('refuses line breaks and bad dates', () => {
