@@ -325,14 +325,14 @@ class _Run:
         ports = (
             r.details.groupby(["dport", "proto"], as_index=False)["connections"]
             .sum()
-            .sort_values("connections", ascending=False)
+            .sort_values(["connections", "dport", "proto"], ascending=[False, True, True])
             .head(10)
         )
         ports = ports[ports["dport"] < 49152]
         if not ports.empty:
             usage = self.df("flow_port_usage", {"ports": sorted({int(p) for p in ports["dport"]})})
             usage = usage.merge(ports[["dport", "proto"]], on=["dport", "proto"])
-            for row in usage.sort_values("sources").itertuples():
+            for row in usage.sort_values(["sources", "dport", "proto"]).itertuples():
                 rare = row.sources <= RARE_PORT_SOURCES
                 ev(
                     "rare port" if rare else "port",
@@ -342,7 +342,7 @@ class _Run:
                     rare,
                 )
         beacons = peers[(peers["gaps"] >= BEACON_MIN_GAPS) & (peers["cv_interval"] < BEACON_MAX_CV)]
-        for row in beacons.sort_values("cv_interval").head(5).itertuples():
+        for row in beacons.sort_values(["cv_interval", "peer"]).head(5).itertuples():
             ev(
                 "beacon-like intervals",
                 round(float(row.cv_interval), 3),

@@ -235,7 +235,11 @@ class ThreatReport:
         why: dict[str, Any] = {}
         for row in self.evidence.itertuples():
             if row.suspicious:
-                why[row.item] = f"{_num(row.value)}: {row.detail}"
+                key, n = row.item, 1
+                while key in why:  # several rare ports or beacons: keep each
+                    n += 1
+                    key = f"{row.item} ({n})"
+                why[key] = f"{_num(row.value)}: {row.detail}"
         if self.storyboard_title or self.storyboard_text:
             why["analyst storyboard"] = self.storyboard_title or self.storyboard_text[:80]
         if self.empty:
