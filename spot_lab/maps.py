@@ -213,8 +213,14 @@ def outline_layer():
     return layer
 
 
-def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
-    """The points and lines FeatureCollections (per-feature style, popup HTML in properties).
+def _records(ep: Endpoints) -> list[Place]:
+    columns = {c: ep.places[c].tolist() for c in Place._fields}  # plain lists: fast to iterate
+    return [Place(*values) for values in zip(*columns.values(), strict=True)]
+
+
+def endpoint_layers(ep: Endpoints, popups: bool = True) -> tuple[dict, dict]:
+    """The points and lines FeatureCollections (per-feature style; popup HTML in the
+    properties when `popups`, else the place's row number in `ep.places`).
 
     One Point feature per place. Lines from the origin to the external places are grouped
     into at most 4 directions x LINE_CLASSES width classes of MultiLineString features, so
@@ -225,8 +231,7 @@ def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
     width_class = np.rint(_scale(volume, 0, LINE_CLASSES - 1)).astype(int)
     points = []
     groups: dict[tuple[str, int], list] = {}
-    columns = {c: places[c].tolist() for c in places.columns}  # plain lists: fast to iterate
-    records = [Place(*values) for values in zip(*(columns[f] for f in Place._fields), strict=True)]
+    records = _records(ep)
     for i, row in enumerate(records):
         color = COLORS["internal"] if row.internal else COLORS[row.direction]
         points.append(
@@ -234,7 +239,7 @@ def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
                 "properties": {
-                    "popup": _popup(row),
+                    "place": i,
                     "n_ips": int(row.n_ips),
                     "direction": row.direction,
                     "style": {
@@ -250,6 +255,9 @@ def endpoint_layers(ep: Endpoints) -> tuple[dict, dict]:
         if not row.internal and ep.origin is not None:
             segment = [[ep.origin[1], ep.origin[0]], [row.lon, row.lat]]
             groups.setdefault((row.direction, int(width_class[i])), []).append(segment)
+    if popups:
+        for feature, row in zip(points, records, strict=True):
+            feature["properties"]["popup"] = _popup(row)
     lines = [
         {
             "type": "Feature",
@@ -320,7 +328,7 @@ def endpoints_map(
     ep = aggregate_endpoints(
         df, ip, bytes, connections, direction, center_ip, geolocator=geolocator, site=site
     )
-    points, lines = endpoint_layers(ep)
+    points, lines = endpoint_layers(ep, popups=False)  # popups are built on click
     bounds = _bounds(ep)
     center, zoom = _view(bounds)
     m = Map(
@@ -339,7 +347,8 @@ def endpoints_map(
     popup = Popup(child=HTML(), close_button=True, auto_close=True, max_width=360)
 
     def show(feature=None, **_):
-        popup.child.value = feature["properties"]["popup"]
+        place = ep.places.iloc[feature["properties"]["place"]]
+        popup.child.value = _popup(Place(*(place[f] for f in Place._fields)))
         popup.location = feature["geometry"]["coordinates"][::-1]
         if popup not in m.layers:
             m.add(popup)
@@ -415,7 +424,7 @@ def _map_spec(m) -> dict:
             spec["geojson"].append(
                 {
                     "name": layer.name,
-                    "data": layer.data,
+                    "data": _with_popups(m, layer),
                     "style": layer.style,
                     "point_style": layer.point_style,
                     "pane": layer.pane,
@@ -489,6 +498,28 @@ _PAGE = """<!DOCTYPE html>
 }})();
 </script></body></html>
 """
+
+
+def _with_popups(m, layer) -> dict:
+    """The endpoints layer's data with popup HTML added (the widget builds popups on click)."""
+    ep = getattr(m, "spot_endpoints", None)
+    features = layer.data.get("features", [])
+    if ep is None or not features or "place" not in features[0].get("properties", {}):
+        return layer.data
+    records = _records(ep)
+    return {
+        **layer.data,
+        "features": [
+            {
+                **f,
+                "properties": {
+                    **f["properties"],
+                    "popup": _popup(records[f["properties"]["place"]]),
+                },
+            }
+            for f in features
+        ],
+    }
 
 
 def save_html(m, path: str | os.PathLike, title: str = "spot-lab map") -> Path:

@@ -112,7 +112,7 @@ def test_popups_legend_radius_and_attribution(paris_tokyo):
     m = maps.endpoints_map(
         _frame(), ip="peer", connections="conns", direction="dir", geolocator=paris_tokyo
     )
-    points = m.layers[-1].data["features"]
+    points = maps.endpoint_layers(m.spot_endpoints)[0]["features"]
     paris = next(f for f in points if "Paris" in f["properties"]["popup"])
     popup = paris["properties"]["popup"]
     assert "3 IPs" in popup and "10 connections" in popup and "1,000 bytes" in popup
@@ -130,11 +130,26 @@ def test_popups_legend_radius_and_attribution(paris_tokyo):
     assert south_west[1] <= -87.6 and north_east[1] >= 139.7  # and the site
 
 
+def test_click_on_a_place_opens_its_popup(paris_tokyo):
+    from ipyleaflet import Popup
+
+    m = maps.endpoints_map(_frame(), ip="peer", geolocator=paris_tokyo)
+    layer = m.layers[-1]
+    assert all("popup" not in f["properties"] for f in layer.data["features"])  # kept light
+    tokyo = next(
+        f for f in layer.data["features"] if f["geometry"]["coordinates"] == [139.69, 35.69]
+    )
+    layer._handle_mouse_events(None, {"event": "click", "feature": tokyo}, None)  # as Leaflet
+    popup = next(layer for layer in m.layers if isinstance(layer, Popup))
+    assert "Tokyo" in popup.child.value and "133.0.0.1" in popup.child.value
+    assert list(popup.location) == [35.69, 139.69]
+
+
 def test_popup_lists_at_most_popup_ips(world_mmdb):
     locator = GeoLocator(world_mmdb)
     frame = pd.DataFrame({"ip": [f"41.0.3.{h}" for h in range(1, 41)]})
     m = maps.endpoints_map(frame, geolocator=locator)
-    popup = m.layers[-1].data["features"][0]["properties"]["popup"]
+    popup = maps.endpoint_layers(m.spot_endpoints)[0]["features"][0]["properties"]["popup"]
     assert popup.count("41.0.3.") == maps.POPUP_IPS and "+25 more" in popup
     assert "40 connections" in popup  # no connections column: one per row
 
