@@ -1,0 +1,133 @@
+"""Benchmark: `%spot_threat <ip>` end to end on a 10M-flow day vs the Spot-notebook way.
+
+spot-lab: `spot_lab.investigate(ip)` on the embedded lake (queries, enrichment, the report
+object; no browser rendering). Spot-notebook way: load the day's flow files into pandas,
+filter on the IP and group per (sip, dip, sport, dport) as Spot's expanded search did.
+Both run in fresh child processes in the same run, so peak memory (ru_maxrss) is each
+side's own. Run on demand:
+
+    .venv/bin/python bench/bench_threat.py [--flows 10000000] [--runs 7]
+
+The generated lake is cached under bench/.cache/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = dt.date(2026, 11, 28)
+
+
+def ensure_lake(flows: int) -> Path:
+    lake = ROOT / "bench" / ".cache" / f"flow-{flows // 1_000_000}m"
+    if not (lake / "ground_truth.json").exists():
+        sys.path.insert(0, str(ROOT))
+        from spot_lab.generator import generate
+
+        print(f"generating {flows:,} flows into {lake} (cached for later runs)...", flush=True)
+        print(generate(lake, DAY, days=1, flows_per_day=flows, seed=3, progress=False, force=True))
+    return lake
+
+
+def c2_ip(lake: Path) -> str:
+    truth = json.loads((lake / "ground_truth.json").read_text())
+    return next(s for s in truth["scenarios"] if s["name"] == "c2_beaconing")["anchors"]["ips"][0]
+
+
+# ---- the two sides, each in its own process ---------------------------------------------------
+def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from spot_lab.config import SpotLab
+    from spot_lab.engine import DuckDBEngine
+    from spot_lab.investigation import investigate
+
+    settings = SpotLab(lake=lake)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        engine = DuckDBEngine(lake)
+        report = investigate(ip, engine=engine, settings=settings)
+        times.append(time.perf_counter() - start)
+        engine.close()
+    return {"times": times, "rows": int(report.peers["connections"].sum())}
+
+
+def child_pandas(lake: str, ip: str, runs: int) -> dict:
+    import pandas as pd
+
+    files = sorted(Path(lake, "flow", "hive").glob("y=*/m=*/d=*/h=*/*.parquet"))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        day = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        mine = day[(day["sip"] == ip) | (day["dip"] == ip)]
+        details = mine.groupby(["sip", "dip", "sport", "dport"], as_index=False).agg(
+            first_seen=("treceived", "min"),
+            last_seen=("treceived", "max"),
+            connections=("treceived", "size"),
+            max_pkts=("ipkt", "max"),
+            avg_pkts=("ipkt", "mean"),
+            max_bytes=("ibyt", "max"),
+            avg_bytes=("ibyt", "mean"),
+        )
+        times.append(time.perf_counter() - start)
+        del day
+    return {"times": times, "rows": int(details["connections"].sum())}
+
+
+def run_child(side: str, lake: Path, ip: str, runs: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", side, str(lake), ip, str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--pandas-runs", type=int, default=3)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        side, lake, ip, runs = args.child
+        result = (child_spot_lab if side == "spot-lab" else child_pandas)(lake, ip, int(runs))
+        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    lake = ensure_lake(args.flows)
+    ip = c2_ip(lake)
+    ours = run_child("spot-lab", lake, ip, args.runs)
+    theirs = run_child("pandas", lake, ip, args.pandas_runs)
+    assert ours["rows"] == theirs["rows"], (ours["rows"], theirs["rows"])
+    med_ours, med_theirs = statistics.median(ours["times"]), statistics.median(theirs["times"])
+    print(f"\n`%spot_threat {ip}` on {args.flows:,} flows (one day), {os.cpu_count()} cores\n")
+    print("| method | runs | median s | min s | max s | peak RSS MB |")
+    print("|---|---|---|---|---|---|")
+    for name, res in (
+        ("spot-lab investigate() (DuckDB lake)", ours),
+        ("Spot notebook way (pandas read + filter + groupby)", theirs),
+    ):
+        t = res["times"]
+        print(
+            f"| {name} | {len(t)} | {statistics.median(t):.3f} | {min(t):.3f} | {max(t):.3f} "
+            f"| {res['peak_mb']:,.0f} |"
+        )
+    print(f"\nspeed-up: {med_theirs / med_ours:.1f}x (connections of the anchor: {ours['rows']:,})")
+
+
+if __name__ == "__main__":
+    main()
