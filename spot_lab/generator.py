@@ -16,6 +16,7 @@ import ipaddress
 import json
 import os
 import shutil
+import string
 import sys
 import time
 import uuid
@@ -781,7 +782,7 @@ def _inject_scenarios(
         "04:00", us, ips=[w.exfil_ip], hosts=[w.exfil_client]))  # fmt: skip
     k = 30
     us = np.sort(rng.integers(1 * US_PER_HOUR, 4 * US_PER_HOUR, k))
-    sid = "".join(rng.choice(list("0123456789abcdef"), 16))
+    sid = "".join(rng.choice(list("0123456789abcdef"), 32))
     queries = [f"?sid={sid}&part={i}" for i in range(k)]
     posts = _proxy(day, us, w.exfil_client, w.exfil_host, "POST", "/api/v2/upload", queries,
                    agent="curl/8.4.0", ctype="application/json",
@@ -804,8 +805,10 @@ def _inject_scenarios(
     dst = np.repeat(np.array(targets, dtype=object), len(ports))
     dports = np.tile(ports, len(targets))
     k = len(dports)
-    begin = int(rng.integers(0, 22)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR // 2))
-    us = begin + np.sort(rng.integers(0, 15 * 60_000_000, k))
+    # low and slow: one target per hour, all its ports within 15 minutes
+    begin = int(rng.integers(0, 24 - len(targets))) * US_PER_HOUR
+    offset = np.repeat(np.arange(len(targets)) * US_PER_HOUR, len(ports))
+    us = begin + offset + rng.integers(0, 15 * 60_000_000, k)
     parts["flow"].append(_flow(day, us, w.scanner_ip, dst, int(rng.integers(40000, 65000)),
                                dports, 1, rng.choice([40, 44], k), flag="....S.",
                                sas=w.asn_of(w.scanner_ip), rip=W.ROUTERS[2],
@@ -817,15 +820,17 @@ def _inject_scenarios(
 
     # DNS tunnelling: long high-entropy labels under one rare domain, TXT queries
     k = int(np.clip(sizes["dns"] // 15, 200, 600))
-    labels = _random_labels(rng, k, 30, 60, "abcdefghijklmnopqrstuvwxyz234567")
-    names = [f"{label}.{w.tunnel_domain}" for label in labels]
-    begin = int(rng.integers(18, 21)) * US_PER_HOUR
-    us = begin + np.sort(rng.integers(0, int(2.5 * US_PER_HOUR), k))
-    frame_len = np.array([len(x) for x in names]) + rng.integers(180, 330, k)
+    payload = _random_labels(rng, k, 30, 60, "abcdefghijklmnopqrstuvwxyz234567")
+    cut = rng.integers(12, 26, k)  # dnscat-style: about half split the payload in two labels
+    split = rng.random(k) < 0.5
+    names = [f"{x[:c]}.{x[c:]}.{w.tunnel_domain}" if two else f"{x}.{w.tunnel_domain}"
+             for x, c, two in zip(payload, cut, split, strict=True)]  # fmt: skip
+    us = np.sort(rng.integers(6 * US_PER_HOUR, US_PER_DAY, k))  # the session lasts all day
+    frame_len = np.array([len(x) for x in names]) + rng.integers(100, 900, k)  # TXT payloads
     parts["dns"].append(_dns(day, us, w.tunnel_client, names, 16, 0, "", frame_len, rng))
     truth.append(_truth(
         "dns_tunnelling", "dns", day,
-        f"{w.tunnel_client} sends {k} TXT queries with 30-60 character random labels under "
+        f"{w.tunnel_client} sends {k} TXT queries with 30-60 character random subdomains under "
         f"{w.tunnel_domain}", us, ips=[w.tunnel_client], query_names=names,
         hosts=[w.tunnel_client]))  # fmt: skip
 
@@ -852,7 +857,8 @@ def _inject_scenarios(
                if w.ip_list[int(i)] not in w.actor_clients][:4]  # fmt: skip
     t0 = int(rng.integers(9, 11)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR))
     visit = t0 + np.cumsum(np.r_[0, rng.integers(4, 40, len(victims) - 1)]) * 60_000_000
-    path, query = "/auth/login.php", "?doc=INV-88213&src=mail"
+    token = _random_labels(rng, 1, 32, 32, string.ascii_letters + string.digits + "-_")[0]
+    path, query = "/auth/login.php", f"?doc=INV-88213&src=mail&token={token}"
     phish_uri = w.phish_host + path + query
     post_uri = w.phish_host + "/auth/verify.php"
     payload_uri = w.phish_host + "/files/INV-88213.iso"

@@ -385,13 +385,15 @@ def test_exfiltration_is_large_at_night_and_posts_through_the_proxy(con, truth):
 
 def test_port_scan_probes_many_ports_with_single_syns(con, truth):
     s = scenario(truth, "port_scan")
-    ports, flags, packets, span = rows(
+    per_target = rows(
         con,
-        """SELECT count(DISTINCT dport), list(DISTINCT flag), max(ipkt),
-                  max(unix_tstamp) - min(unix_tstamp) FROM flow WHERE sip = $ip""",
+        """SELECT dip, count(DISTINCT dport), list(DISTINCT flag), max(ipkt),
+                  max(unix_tstamp) - min(unix_tstamp) FROM flow WHERE sip = $ip GROUP BY dip""",
         {"ip": s["anchors"]["ips"][0]},
-    )[0]
-    assert ports >= 100 and flags == ["....S."] and packets == 1 and span <= 15 * 60
+    )
+    assert {t for t, *_ in per_target} == set(s["internal_hosts"])
+    for _target, ports, flags, packets, span in per_target:
+        assert ports >= 100 and flags == ["....S."] and packets == 1 and span <= 15 * 60
 
 
 def entropy(text: str) -> float:
@@ -408,9 +410,9 @@ def test_dns_tunnelling_uses_long_random_txt_names(con, truth):
         {"ip": s["anchors"]["ips"][0], "names": s["anchors"]["query_names"], **window(s)},
     )
     assert len(found) == len(s["anchors"]["query_names"]) >= 200
-    domains = {name.split(".", 1)[1] for name, *_ in found}
-    assert len(domains) == 1
-    labels = [name.split(".", 1)[0] for name, *_ in found]
+    domain = ".".join(found[0][0].split(".")[-2:])
+    assert all(name.endswith("." + domain) for name, *_ in found)
+    labels = [name[: -len(domain) - 1].replace(".", "") for name, *_ in found]
     assert all(30 <= len(x) <= 60 for x in labels)
     assert sum(entropy(x) for x in labels) / len(labels) > 4.0
     assert all(t == 16 and ok for _, t, _, ok in found)
