@@ -10,13 +10,13 @@ from .dates import parse_date
 from .errors import InputError, SpotLabError
 
 
-def positive_int(text: str) -> int:
+def positive_int(text: str, option: str = "the value") -> int:
     try:
         value = int(text)
     except ValueError:
-        raise InputError(f"{text!r} is not a whole number") from None
+        raise InputError(f"{option} {text!r} is not a whole number") from None
     if value <= 0:
-        raise InputError(f"{value} must be greater than zero")
+        raise InputError(f"{option} {value} must be greater than zero")
     return value
 
 
@@ -26,8 +26,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     summary = generate(
         args.lake,
         parse_date(args.date),
-        days=positive_int(args.days),
-        flows_per_day=positive_int(args.flows_per_day),
+        days=positive_int(args.days, "--days"),
+        flows_per_day=positive_int(args.flows_per_day, "--flows-per-day"),
         seed=args.seed,
         force=args.force,
         progress=not args.quiet,

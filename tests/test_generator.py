@@ -471,9 +471,9 @@ def test_phishing_patient_zero_is_the_first_client_in_the_data(con, truth):
     [
         (["--date", "2026-13-01"], "YYYY-MM-DD"),
         (["--date", "yesterday"], "YYYY-MM-DD"),
-        (["--date", "2026-11-28", "--days", "0"], "greater than zero"),
-        (["--date", "2026-11-28", "--flows-per-day", "-5"], "greater than zero"),
-        (["--date", "2026-11-28", "--flows-per-day", "lots"], "whole number"),
+        (["--date", "2026-11-28", "--days", "0"], "--days 0 must be greater than zero"),
+        (["--date", "2026-11-28", "--flows-per-day", "-5"], "--flows-per-day -5 must be"),
+        (["--date", "2026-11-28", "--flows-per-day", "lots"], "'lots' is not a whole number"),
     ],
 )
 def test_cli_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, words):
