@@ -121,6 +121,8 @@ def generate(
         rows, scenarios = _write_lake(Lake(staging, create=True), dates, flows_per_day, seed,
                                       progress)  # fmt: skip
         _swap_in(staging, root)
+    except OSError as exc:  # disk full, permissions: the old lake is untouched
+        raise LakeError(f"cannot write the lake {root}: {exc.strerror or exc}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -819,7 +821,7 @@ def _inject_scenarios(
         "one-packet flows", us, ips=[w.scanner_ip], hosts=targets))  # fmt: skip
 
     # DNS tunnelling: long high-entropy labels under one rare domain, TXT queries
-    k = int(np.clip(sizes["dns"] // 15, 200, 600))
+    k = int(np.clip(sizes["dns"] // 40, 200, 600))
     payload = _random_labels(rng, k, 30, 60, "abcdefghijklmnopqrstuvwxyz234567")
     cut = rng.integers(12, 26, k)  # dnscat-style: about half split the payload in two labels
     split = rng.random(k) < 0.5
@@ -856,7 +858,7 @@ def _inject_scenarios(
     victims = [w.ip_list[int(i)] for i in rng.choice(w.clients[:260], 5, replace=False)
                if w.ip_list[int(i)] not in w.actor_clients][:4]  # fmt: skip
     t0 = int(rng.integers(9, 11)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR))
-    visit = t0 + np.cumsum(np.r_[0, rng.integers(4, 40, len(victims) - 1)]) * 60_000_000
+    visit = t0 + np.cumsum(np.r_[0, rng.integers(25, 90, len(victims) - 1)]) * 60_000_000
     token = _random_labels(rng, 1, 32, 32, string.ascii_letters + string.digits + "-_")[0]
     path, query = "/auth/login.php", f"?doc=INV-88213&src=mail&token={token}"
     phish_uri = w.phish_host + path + query
