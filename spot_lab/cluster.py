@@ -119,7 +119,9 @@ def render_pyformat(
     return text.replace("%", "%%").replace(_PARAM, "%s"), values
 
 
-_JAVA_PREFIX = re.compile(r"^(?:(?:[\w$]+\.)+[\w$]*(?:Exception|Error):\s*|Error running query:\s*)+")
+_JAVA_PREFIX = re.compile(
+    r"^(?:(?:[\w$]+\.)+[\w$]*(?:Exception|Error):\s*|Error running query:\s*)+"
+)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -246,6 +248,7 @@ class HiveEngine(ClusterEngine):
             raise self._connect_error(exc, where) from None
         finally:
             quiet.setLevel(level)
+        conn._client._iprot = _fast_protocol(transport)
         sock.setTimeout(None)  # queries may legitimately run long; cancel is Ctrl-C
         return conn
 
@@ -366,6 +369,57 @@ class HiveEngine(ClusterEngine):
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a dead transport is best effort
             self.connection.close()
+
+
+def _fast_protocol(transport):
+    """Thrift's C decoder for HiveServer2 replies: result batches decode about 9x faster.
+
+    PyHive's generated TCLIService classes predate the decoder's spec format ((class, spec)
+    tuples where it wants [class, spec] lists); they are converted once, which leaves the
+    pure-Python protocol working as before.
+    """
+    from TCLIService import TCLIService, ttypes
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+
+    _convert_specs(ttypes, TCLIService)  # the data types and the calls' *_result wrappers
+
+    class Protocol(TBinaryProtocolAccelerated):
+        def __init__(self, trans) -> None:
+            super().__init__(trans)
+            decode = self._fast_decode
+            self._fast_decode = lambda obj, iprot, args: decode(obj, iprot, list(args))
+
+    return Protocol(transport)
+
+
+def _convert_specs(*modules) -> None:
+    if all(getattr(m, "_spot_lab_specs", False) for m in modules):
+        return
+    done: dict[type, Any] = {}
+
+    def args_of(args: Any) -> Any:
+        if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], type):
+            return [args[0], spec_of(args[0])]
+        if isinstance(args, tuple):
+            return tuple(args_of(a) for a in args)
+        return args
+
+    def spec_of(cls: type) -> Any:
+        if cls not in done:
+            done[cls] = cls.thrift_spec  # guards against cycles while converting
+            if cls.thrift_spec is not None:
+                cls.thrift_spec = tuple(
+                    None if f is None else (f[0], f[1], f[2], args_of(f[3]), *f[4:])
+                    for f in cls.thrift_spec
+                )
+            done[cls] = cls.thrift_spec
+        return done[cls]
+
+    for module in modules:
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and getattr(value, "thrift_spec", None) is not None:
+                spec_of(value)
+        module._spot_lab_specs = True
 
 
 class _HiveErrorText(Exception):

@@ -96,11 +96,14 @@ def start_spark_thrift_server(work: Path, port: int | None = None) -> SparkServe
     process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = SparkServer("127.0.0.1", port, work, process)
     deadline = time.monotonic() + START_TIMEOUT
-    while not _port_open(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_spark_thrift_server(server)
-            pytest.fail(f"Spark Thrift Server did not start:\n{server.log_tail()}")
-        time.sleep(0.5)
+    try:
+        while not _port_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Spark Thrift Server did not start:\n{server.log_tail()}")
+            time.sleep(0.5)
+    except BaseException:  # a failure or Ctrl-C while waiting: never leave the JVM behind
+        stop_spark_thrift_server(server)
+        raise
     return server
 
 
