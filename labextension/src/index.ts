@@ -121,6 +121,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     sidebar.title.icon = spotIcon;
     sidebar.title.caption = 'spot-lab threats';
     app.shell.add(sidebar, 'left', { rank: 600 });
+    void app.restored.then(() => sidebar.prefetch());
 
     app.commands.addCommand(CommandIDs.openSidebar, {
       label: 'spot-lab: Show Flagged Threats',

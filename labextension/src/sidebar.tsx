@@ -26,6 +26,7 @@ export interface ISidebarConfig {
 
 export interface ISidebarProps {
   config: ISidebarConfig;
+  get: <T>(endpoint: string) => Promise<T>;
   investigate: (anchor: string, type: DataType, date: string) => Promise<void>;
   isVisible: () => boolean;
 }
@@ -50,7 +51,8 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
   // Dates first: the date picker defaults to the latest date with flagged rows.
   React.useEffect(() => {
     let live = true;
-    requestApi<DatesInfo>('dates')
+    props
+      .get<DatesInfo>('dates')
       .then(info => {
         if (!live) {
           return;
@@ -73,7 +75,8 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
     const id = ++latest.current;
     setLoading(true);
     const qs = threatsQuery({ type, date, page, pageSize: config.pageSize, q: search });
-    requestApi<unknown>(`threats?${qs}`)
+    props
+      .get<unknown>(`threats?${qs}`)
       .then(body => {
         if (id === latest.current) {
           setData(parseThreatsPage(body));
@@ -264,8 +267,40 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
   );
 }
 
+/**
+ * GETs that may have been started before the sidebar opened: the plugin asks for the
+ * dates and the first page at start-up, so opening the sidebar shows rows at once.
+ * A prefetched answer is used once; later requests always go to the server.
+ */
+class Prefetch {
+  private _pending = new Map<string, { request: Promise<unknown>; at: number }>();
+  private _asked = new Set<string>();
+
+  start(endpoint: string): Promise<unknown> | null {
+    if (this._asked.has(endpoint)) {
+      return null; // the sidebar already asked the server itself
+    }
+    const request = requestApi<unknown>(endpoint);
+    request.catch(() => undefined); // surfaced when the sidebar asks for it
+    this._pending.set(endpoint, { request, at: Date.now() });
+    return request;
+  }
+
+  get<T>(endpoint: string): Promise<T> {
+    this._asked.add(endpoint);
+    const pending = this._pending.get(endpoint);
+    this._pending.delete(endpoint);
+    const fresh = pending && Date.now() - pending.at < PREFETCH_TTL_MS;
+    return (fresh ? pending.request : requestApi<T>(endpoint)) as Promise<T>;
+  }
+}
+
+const PREFETCH_TTL_MS = 60_000;
+
 /** The Lumino widget in the left area; `config` changes re-render the list. */
 export class ThreatsSidebar extends ReactWidget {
+  private _prefetch = new Prefetch();
+
   constructor(
     private _config: ISidebarConfig,
     private readonly _investigate: ISidebarProps['investigate']
@@ -279,10 +314,26 @@ export class ThreatsSidebar extends ReactWidget {
     this.update();
   }
 
+  /** Ask for the dates and the default first page before the sidebar is opened. */
+  prefetch(): void {
+    const { defaultType, pageSize } = this._config;
+    this._prefetch
+      .start('dates')
+      ?.then(info => {
+        const date = defaultDate(info as DatesInfo, defaultType);
+        if (date) {
+          const qs = threatsQuery({ type: defaultType, date, page: 1, pageSize, q: '' });
+          this._prefetch.start(`threats?${qs}`);
+        }
+      })
+      .catch(() => undefined);
+  }
+
   render(): JSX.Element {
     return (
       <ThreatsView
         config={this._config}
+        get={endpoint => this._prefetch.get(endpoint)}
         investigate={this._investigate}
         isVisible={() => this.isVisible}
       />

@@ -23,6 +23,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"], backend))
     web_app.settings["spot_lab_backend"] = backend
+    backend.warm_up()
     serverapp.log.info(
         "spot-lab: threats API at %sspot-lab/api/ (lake %s)",
         web_app.settings["base_url"],

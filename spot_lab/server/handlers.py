@@ -35,6 +35,7 @@ class Backend:
 
     def __init__(self, settings: SpotLab, workers: int = 2) -> None:
         self.settings = settings
+        self.workers = workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spot-lab")
         self._local = threading.local()
 
@@ -51,6 +52,19 @@ class Backend:
                 raise NoLakeError(str(exc)) from None
             self._local.engine = engine
         return engine
+
+    def warm_up(self) -> None:
+        """Open each worker's engine (and the geolocation file) before the first request."""
+
+        def warm() -> None:
+            try:
+                threats.dates(self.engine())
+                threats.countries(["8.8.8.8"], self.settings)
+            except Exception:  # noqa: BLE001 - a warm-up never fails the server
+                pass  # the sidebar's first request reports the problem
+
+        for _ in range(self.workers):
+            self.pool.submit(warm)
 
     async def run(self, fn, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

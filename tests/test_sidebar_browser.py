@@ -1,0 +1,249 @@
+"""End to end in a real browser: JupyterLab + the threats sidebar + the server extension.
+
+Starts `jupyter lab` on 127.0.0.1 with a token over a scored copy of the demo lake, drives
+Debian's Chromium with Playwright (no downloaded browser), and checks what an analyst does:
+open the sidebar, see the flagged threats, click one (a notebook opens, the `%spot_threat`
+cell appears and runs, the report and its map render), score a threat, reload, see the
+score kept. Prints the time from opening the sidebar to its first page of rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from spot_lab.lake import Lake
+from tests.conftest import DEMO_DAY
+from tests.support import chromium_path, require
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def scored_lake(request, lake_copy) -> Path:
+    """The demo lake with `<type>_scores` from the real scorer (or test rows without it)."""
+    try:
+        from spot_lab.scoring import score_day  # noqa: F401
+
+        source = request.getfixturevalue("scored_lake_path")
+        shutil.rmtree(lake_copy)
+        shutil.copytree(source, lake_copy)
+    except ImportError:
+        from tests.flagged_rows import write_flagged
+
+        write_flagged(lake_copy, DEMO_DAY, limit=300)
+    assert Lake(lake_copy).days("flow_scores") == [DEMO_DAY]
+    return lake_copy
+
+
+@pytest.fixture()
+def lab(scored_lake, tmp_path):
+    """A JupyterLab server (own config, settings and workspace folders); killed at teardown."""
+    require(chromium_path() is not None, "Chromium (apt-get install chromium)")
+    labextension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "spot-lab"
+    require(labextension.is_dir(), "the spot-lab labextension (pip install -e .)")
+    config = tmp_path / "jupyter-config"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    # No news / update toast over the page.
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"spot_lab": True}}})
+    )
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    token, port = secrets.token_hex(16), _free_port()
+    env = {
+        **os.environ,
+        "SPOT_LAB_LAKE": str(scored_lake),
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_CONFIG_PATH": str(config),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.allow_root=True",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+            f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                req = urllib.request.Request(
+                    f"{base}/spot-lab/api/dates", headers={"Authorization": f"token {token}"}
+                )
+                with urllib.request.urlopen(req, timeout=5) as answer:
+                    assert json.load(answer)["latest"]["flow"] == DEMO_DAY.isoformat()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail(f"jupyter lab did not start: {(tmp_path / 'lab.log').read_text()}")
+                time.sleep(0.5)
+        yield {"base": base, "token": token, "lake": scored_lake, "root": root}
+    finally:
+        proc.terminate()  # SIGTERM: the server shuts its kernels down, then exits
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the server's own session: it and its kernels
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium"),
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        context.set_default_timeout(60_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _open_lab(page, lab) -> None:
+    page.goto(f"{lab['base']}/lab?token={lab['token']}")
+    page.wait_for_selector("#jp-main-dock-panel", state="visible", timeout=90_000)
+    page.wait_for_selector(".lm-TabBar-tab[data-id='spot-lab-threats']", timeout=90_000)
+    # Lab has restored its layout (the launcher shows): an analyst can start working.
+    page.wait_for_selector(".jp-Launcher", state="visible", timeout=90_000)
+
+
+def _open_sidebar(page) -> float:
+    """Click the sidebar's icon; return the seconds until its first row shows."""
+    started = time.perf_counter()
+    page.click(".lm-TabBar-tab[data-id='spot-lab-threats']")
+    page.wait_for_selector("#spot-lab-threats .spot-lab-row", state="visible", timeout=60_000)
+    return time.perf_counter() - started
+
+
+def test_sidebar_lists_investigates_and_scores(lab, browser):
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    _open_lab(page, lab)
+
+    first_page = _open_sidebar(page)
+    sidebar = page.locator("#spot-lab-threats")
+    rows = sidebar.locator(".spot-lab-row")
+    assert rows.count() == 50  # one page of the default size, never every row
+    assert "flagged" in sidebar.locator(".spot-lab-summary").inner_text()
+    assert sidebar.locator(".spot-lab-date").input_value() == DEMO_DAY.isoformat()
+    flow_scores = Lake(lab["lake"]).read_partition("flow_scores", DEMO_DAY)
+    first = rows.first
+    anchor = first.get_attribute("data-anchor")
+    assert anchor in set(flow_scores["srcip"].to_pylist()) | set(flow_scores["dstip"].to_pylist())
+
+    # Switching type and paging fetch other pages from the server.
+    sidebar.locator(".spot-lab-type", has_text="dns").click()
+    page.wait_for_function(
+        "() => document.querySelector('#spot-lab-threats .spot-lab-row .spot-lab-anchor')"
+        "?.textContent.includes('.')"
+        " && !/^\\d+\\.\\d+\\.\\d+\\.\\d+$/.test("
+        "document.querySelector('#spot-lab-threats .spot-lab-row .spot-lab-anchor').textContent)"
+    )
+    sidebar.locator(".spot-lab-type", has_text="flow").click()
+    page.wait_for_selector(f"#spot-lab-threats .spot-lab-row[data-anchor='{anchor}']")
+
+    # Click to investigate with no notebook open: a notebook opens, the cell appears and runs.
+    sidebar.locator(".spot-lab-row").first.locator(".spot-lab-open").click()
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="%spot_threat").first
+    cell.wait_for(state="visible", timeout=90_000)
+    source = cell.locator(".jp-InputArea-editor").inner_text()
+    assert "%load_ext spot_lab" in source
+    assert f"%spot_threat {anchor} --type flow --date {DEMO_DAY.isoformat()}" in source
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=180_000)
+    output = cell.locator(".jp-OutputArea")
+    output.locator(".jp-OutputArea-output").first.wait_for(state="visible")
+    assert "Traceback" not in output.inner_text()
+    map_tab = output.locator(".lm-TabBar-tab", has_text="Map")  # the report's tabs
+    map_tab.first.click()
+    output.locator(".leaflet-container").first.wait_for(state="visible", timeout=60_000)
+
+    # Score the first threat High from the sidebar; the list shows it.
+    target = sidebar.locator(f".spot-lab-row[data-anchor='{anchor}']").first
+    target.locator(".spot-lab-sev-button[data-severity='1']").click()
+    page.wait_for_selector(
+        f"#spot-lab-threats .spot-lab-row.spot-lab-sev-1[data-anchor='{anchor}']"
+    )
+    scored = Lake(lab["lake"]).read_partition("flow_threat_investigation", DEMO_DAY)
+    assert scored.num_rows > 0 and set(scored["score"].to_pylist()) == {1}
+
+    # Reload: the score is durable and the sidebar shows it again.
+    page.reload()
+    page.wait_for_selector("#jp-main-dock-panel", state="visible", timeout=90_000)
+    if not page.locator("#spot-lab-threats .spot-lab-row").first.is_visible():
+        _open_sidebar(page)
+    kept = page.locator(f"#spot-lab-threats .spot-lab-row.spot-lab-sev-1[data-anchor='{anchor}']")
+    kept.first.wait_for(state="visible")
+    assert "spot-lab-chosen" in (
+        kept.first.locator(".spot-lab-sev-button[data-severity='1']").get_attribute("class")
+    )
+
+    # bench/bench_threats_api.py reads this line (run with -s)
+    print(f"\nsidebar first page of rows: {first_page * 1000:.0f} ms after opening")
+
+
+def test_sidebar_says_how_to_fix_a_missing_server_extension(lab, browser, tmp_path):
+    """With the API gone (404), the sidebar tells the analyst the command that fixes it."""
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.route("**/spot-lab/api/**", lambda route: route.fulfill(status=404, body=""))
+    _open_lab(page, lab)
+    page.click(".lm-TabBar-tab[data-id='spot-lab-threats']")
+    error = page.locator("#spot-lab-threats .spot-lab-error")
+    error.wait_for(state="visible")
+    assert "jupyter server extension enable spot_lab" in error.inner_text()
