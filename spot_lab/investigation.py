@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 import math
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 MAX_LANES = 30  # timeline lanes queried (the plot shows fewer)
 BEACON_MIN_GAPS = 3  # RITA needs 4 connections, i.e. 3 gaps
 BEACON_MAX_CV = 0.25  # gaps this regular look scheduled, not human
-RARE_PORT_SOURCES = 3  # a service port used by this few sources in the range is rare
+RARE_PORT_SHARE = 0.9  # a service port nobody but the anchor uses in the range is rare
 HIGH_ENTROPY = 3.5  # bits per character of a DNS subdomain
 HIGH_URI_ENTROPY = 4.8  # bits per character of a URI path and query (long random strings)
 RARE_HOST_CLIENTS = 5  # a web host this few clients visited in the range is rare
@@ -210,6 +211,7 @@ class _Run:
     def __init__(self, engine, settings, target: Anchor, first, last, days, top: int) -> None:
         self.engine, self.settings, self.target, self.top = engine, settings, target, top
         self.locator = None
+        self.rows_table: str | None = None
         self.params: dict[str, Any] = day_params(first, last)
         if target.kind == "ip":
             self.params["ip"] = target.value
@@ -240,10 +242,15 @@ class _Run:
         self.report._settings = settings
 
     # -- SQL ---------------------------------------------------------------------------------
-    def sql(self, name: str, **fragments: str) -> str:
-        text = queries.sql("investigation", name)
-        oa = name.startswith("storyboard") or any(w in name for w in ("score", "rank", "beacons"))
-        days = "days_oa" if oa else f"days_{name.split('_', 1)[0]}"
+    def sql(self, query: str, **fragments: str) -> str:
+        """The named query with its fragments spliced in (never values: those are bound)."""
+        text = queries.sql("investigation", query)
+        if "{rows}" in text:  # the anchor's rows: a temp table, or pushdown-friendly scans
+            rows = self.rows_table if query != "materialize_rows" else None
+            text = text.replace("{rows}", rows or queries.sql("investigation", "rows_flow_ip"))
+        table = query.split("_", 1)[0]
+        oa = table == "storyboard" or any(w in query for w in ("score", "rank", "beacons"))
+        days = "days_oa" if oa else f"days_{table if table in TYPES else self.target.data_type}"
         fragments.setdefault("days", queries.sql("investigation", days))
         fragments.setdefault("anchor", self._anchor_fragment())
         for key, value in fragments.items():
@@ -283,6 +290,19 @@ class _Run:
         return self.report
 
     def flow(self) -> None:
+        if getattr(self.engine, "kind", "") != "duckdb":
+            return self.flow_queries()
+        # embedded engine: scan the big day once, aggregate the anchor's rows from memory
+        name = f"spot_threat_{uuid.uuid4().hex[:12]}"
+        self.engine.arrow(self.sql("materialize_rows", name=name), self.params)
+        self.rows_table = name
+        try:
+            self.flow_queries()
+        finally:
+            self.rows_table = None
+            self.engine.arrow(self.sql("drop_rows", name=name))
+
+    def flow_queries(self) -> None:
         r = self.report
         peers = self.df("flow_peers")
         if peers.empty:
@@ -291,9 +311,13 @@ class _Run:
         peers["cv_interval"] = peers["sd_interval"] / peers["mean_interval"].where(
             peers["mean_interval"] > 0
         )
+        for col in ("first_seen", "last_seen", "first_contact"):
+            peers[col] = _epoch_text(peers[col])
         peers = self.enrich(peers, "peer")
         r.peers = peers
         r.details = self.df("flow_details")
+        for col in ("first_seen", "last_seen"):
+            r.details[col] = _epoch_text(r.details[col])
         for direction, attr in (
             ("inbound", "inbound"),
             ("outbound", "outbound"),
@@ -322,23 +346,20 @@ class _Run:
 
     def flow_evidence(self, peers: pd.DataFrame) -> None:
         r, ev = self.report, self.report.add_evidence
-        ports = (
-            r.details.groupby(["dport", "proto"], as_index=False)["connections"]
-            .sum()
-            .sort_values(["connections", "dport", "proto"], ascending=[False, True, True])
-            .head(10)
-        )
-        ports = ports[ports["dport"] < 49152]
-        if not ports.empty:
-            usage = self.df("flow_port_usage", {"ports": sorted({int(p) for p in ports["dport"]})})
-            usage = usage.merge(ports[["dport", "proto"]], on=["dport", "proto"])
-            for row in usage.sort_values(["sources", "dport", "proto"]).itertuples():
-                rare = row.sources <= RARE_PORT_SOURCES
+        mine = r.details.groupby("dport", as_index=False)["connections"].sum()
+        mine = mine[mine["dport"] < 49152]  # service ports, not the clients' ephemeral ones
+        mine = mine.sort_values(["connections", "dport"], ascending=[False, True]).head(5)
+        if not mine.empty:
+            usage = self.df("flow_port_usage", {"ports": [int(p) for p in mine["dport"]]})
+            usage = usage.merge(mine.rename(columns={"connections": "mine"}), on="dport")
+            for row in usage.sort_values("dport").itertuples():
+                share = row.mine / row.connections
+                rare = share >= RARE_PORT_SHARE
                 ev(
                     "rare port" if rare else "port",
-                    int(row.sources),
-                    f"{row.dport}/{row.proto}: {row.sources} source(s) used it in the range "
-                    f"({row.connections} connections)",
+                    round(share, 3),
+                    f"port {row.dport}: {row.mine:,} of the {row.connections:,} connections on it "
+                    f"in the range involve {r.anchor} ({share:.1%})",
                     rare,
                 )
         beacons = peers[(peers["gaps"] >= BEACON_MIN_GAPS) & (peers["cv_interval"] < BEACON_MAX_CV)]
@@ -810,8 +831,13 @@ def _clean(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
-def _epoch_text(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
+def epoch_text(values: pd.Series) -> pd.Series:
+    """Epoch seconds as Spot's 'YYYY-MM-DD HH:MM:SS' (UTC) text; missing stays missing."""
+    text = pd.to_datetime(values, unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return text.where(values.notna(), None)
+
+
+_epoch_text = epoch_text
 
 
 def _subdomains(names: pd.Series) -> pd.Series:

@@ -104,15 +104,18 @@ def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
     params = day_params(report.first_day, report.last_day)
 
     def run(name: str, values: dict) -> pd.DataFrame:
-        sql = queries.sql("investigation", name).replace(
-            "{days}", queries.sql("investigation", f"days_{report.data_type}")
-        )
+        sql = queries.sql("investigation", name)
+        sql = sql.replace("{rows}", queries.sql("investigation", "rows_flow_ip"))
+        sql = sql.replace("{days}", queries.sql("investigation", f"days_{report.data_type}"))
         if "{anchor}" in sql:
             sql = sql.replace("{anchor}", queries.sql("investigation", "anchor_proxy_uri"))
         return engine.df(sql, params | values)
 
     if report.data_type == "flow":
+        from .investigation import epoch_text
+
         rows = run("flow_storyboard_timeline", {"ip": anchor, "peers": report.top_peers or ["-"]})
+        rows["tstart"], rows["tend"] = epoch_text(rows["tstart"]), epoch_text(rows["tend"])
         return {"flow_timeline": rows.assign(ip_threat=anchor)}
     if report.data_type == "proxy":
         if report.kind != "uri":

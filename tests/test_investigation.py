@@ -145,7 +145,7 @@ def test_timeline_minute_buckets(demo_lake_path, c2):
     assert minutes.tolist() == expected["mn"].tolist()
 
 
-def test_flow_five_ws_and_evidence(c2):
+def test_flow_five_ws_and_evidence(demo_lake_path, c2):
     truth, report = c2
     host = truth["internal_hosts"][0]
     assert report.patient_zero["ip"] == host
@@ -154,7 +154,19 @@ def test_flow_five_ws_and_evidence(c2):
     beacon = ev.loc["beacon-like intervals"]
     assert beacon["suspicious"] and beacon["value"] < 0.25
     assert "every 60 s" in beacon["detail"]
-    assert ev.loc["rare port", "value"] <= 3 and "995/TCP" in ev.loc["rare port", "detail"]
+    port, share = raw(
+        demo_lake_path,
+        "flow",
+        "WITH p AS (SELECT dport, count(*) AS n FROM t WHERE sip = $1 OR dip = $1 GROUP BY 1 "
+        "ORDER BY n DESC LIMIT 1) SELECT p.dport, p.n / count(*) AS share FROM t JOIN p "
+        "USING (dport) GROUP BY p.dport, p.n",
+        [truth["anchors"]["ips"][0]],
+    ).iloc[0]
+    assert share > 0.9  # the scenario's port is used by nobody else
+    rare = ev.loc["rare port"]
+    assert (
+        rare["value"] == pytest.approx(share, abs=1e-3) and f"port {int(port)}:" in rare["detail"]
+    )
     assert report.hourly["connections"].sum() == report.peers["connections"].sum()
     assert list(report.hourly["hour"]) == list(range(24))
     assert report.daily["day"].tolist() == [DEMO_DAY]
