@@ -140,6 +140,7 @@ def score_day(
     names = {k: f"{p}_{k}" for k in ("events", "words", "fb", "fb_events", "fb_words",
                                       "theta", "phi", "pairs")}  # fmt: skip
     params = {**words.day_params(data_type, day), **words.lookup_params(user_domain)}
+    restore_bar = _quiet_duckdb(engine)
     try:
         sqlrun.stage(engine, names["events"], words.events_sql(data_type), params)
         n_events = engine.arrow(f"SELECT count(*) AS n FROM {names['events']}")["n"][0].as_py()
@@ -185,10 +186,21 @@ def score_day(
             prog.step("write")
     finally:
         sqlrun.drop(engine, *names.values())
+        restore_bar()
     return ScoreResult(
         data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
         out, n_feedback, beacon_table, prog.timings,
     )  # fmt: skip
+
+
+def _quiet_duckdb(engine: Engine):
+    """Hide DuckDB's terminal progress bar during scoring; return a function restoring it."""
+    if not sqlrun.is_embedded(engine):
+        return lambda: None
+    con = engine.con
+    before = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")
+    return lambda: con.execute(f"SET enable_progress_bar = {'true' if before else 'false'}")
 
 
 def _feedback_counts(engine, data_type, low, names, params, dupfactor) -> pa.Table:
