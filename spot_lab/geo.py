@@ -122,7 +122,15 @@ def _flat_generic(rec: dict) -> tuple:
     asn = asn or rec.get("asn")
     if isinstance(asn, str):
         asn = int(asn[2:]) if asn[:2].upper() == "AS" and asn[2:].isdigit() else None
-    return code, cname, region, _name(rec.get("city")), lat, lon, owner, asn
+    return code, cname, region, _name(rec.get("city")), _coord(lat), _coord(lon), owner, asn
+
+
+def _coord(value: Any) -> float | None:
+    """A latitude/longitude as float (IPinfo files store them as strings)."""
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _safe_get(get, key: str) -> dict | None:

@@ -255,3 +255,24 @@ def test_ipv6_in_an_ipv4_only_database(tmp_path):
     out = geo.GeoLocator(path).locate(["2a01:100::5", "81.0.3.3"])
     assert out["valid"].tolist() == [True, True]
     assert out["city"].fillna("-").tolist() == ["-", "Paris"]
+
+
+def test_ipinfo_style_flat_records(tmp_path):
+    """IPinfo's MaxMind-format location files: flat string fields, coordinates as text."""
+    path = tmp_path / "ipinfo.mmdb"
+    writer = MMDBWriter(ip_version=6, database_type="ipinfo standard_location.mmdb",
+                        ipv4_compatible=True)  # fmt: skip
+    writer.insert_network(
+        IPSet(["81.0.0.0/16"]),
+        {"city": "Lyon", "region": "Auvergne-Rhone-Alpes", "country": "FR",
+         "latitude": "45.75", "longitude": "4.85", "asn": "AS3215", "as_name": "Orange"},
+    )  # fmt: skip
+    writer.to_db_file(str(path))
+    row = geo.GeoLocator(path).locate(["81.0.2.2"]).iloc[0]
+    assert (row["country_code"], row["region"], row["city"]) == (
+        "FR",
+        "Auvergne-Rhone-Alpes",
+        "Lyon",
+    )
+    assert (row["latitude"], row["longitude"]) == (45.75, 4.85)
+    assert (row["owner"], row["asn"]) == ("Orange", 3215)
