@@ -214,3 +214,13 @@ def test_spot_threat_arguments(shell, capsys):
     }
     for source, expected in cases.items():
         assert expected in fails(shell, source, capsys), source
+
+
+def test_spot_threat_runs_an_investigation_on_the_current_connection(shell):
+    top = shell.run_line_magic(
+        "spotquery", "SELECT sip FROM flow GROUP BY sip ORDER BY COUNT(*) DESC, sip LIMIT 1"
+    )
+    anchor = top["sip"][0]
+    report = shell.run_line_magic("spot_threat", f"{anchor} --date {DAY} --top 5")
+    assert type(report).__name__ == "ThreatReport"
+    assert report.anchor == anchor and report.data_type == "flow"
