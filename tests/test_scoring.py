@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
@@ -156,3 +157,24 @@ def test_cli_score_prints_summary_and_errors_in_one_line(lake_copy):
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "unknown type 'ssh'" in bad.stderr
+
+
+def test_oa_detail_tables_follow_spots_rules(scored_lake_path):
+    lake = Lake(scored_lake_path)
+    read = lambda name: lake.read_partition(name, DEMO_DAY).to_pandas()  # noqa: E731
+    scores, edge, chords = read("flow_scores"), read("flow_edge"), read("flow_chords")
+    assert list(edge.columns) == TABLES["flow_edge"].column_names
+    first = scores.iloc[0]
+    hh, mn = int(first.tstart[11:13]), int(first.tstart[14:16])
+    pair = {first.srcip, first.dstip}
+    mine = edge[(edge.hh == hh) & (edge.mn == mn) & edge.srcip.isin(pair) & edge.dstip.isin(pair)]
+    assert len(mine) >= 1 and (mine.tstart.str.slice(11, 16) == first.tstart[11:16]).all()
+    flagged_ips = pd.concat([scores.srcip, scores.dstip]).value_counts()
+    assert len(chords) > 0 and (flagged_ips[chords.ip_threat.unique()] > 1).all()
+    dns, dendro, dns_edge = read("dns_scores"), read("dns_dendro"), read("dns_edge")
+    assert set(dendro.ip_dst) <= set(dns.ip_dst) and dendro.groupby("ip_dst").size().max() <= 250
+    assert (dns_edge.dns_qry_rcode_name != "").all() and len(dns_edge) > 0
+    proxy, proxy_edge = read("proxy_scores"), read("proxy_edge")
+    keys = set(zip(proxy.fulluri, proxy.clientip, strict=True))
+    assert len(proxy_edge) > 0
+    assert set(zip(proxy_edge.fulluri, proxy_edge.clientip, strict=True)) <= keys

@@ -77,7 +77,8 @@ def network_context(ips: pd.Series, settings, lake_root: Path | None) -> pd.Seri
     from ..netcontext import NetworkContext, context_path
 
     context = NetworkContext.from_csv(context_path(settings, lake_root or settings.lake))
-    return pd.Series(context.name_of(ips).to_numpy(), index=ips.index).fillna("")
+    values = pa.array(ips.astype(object).tolist(), pa.string())  # a plain (unchunked) array
+    return pd.Series(context.name_of(values).to_numpy(), index=ips.index).fillna("")
 
 
 def ip_columns(ips: pd.Series, settings, lake_root: Path | None) -> pd.DataFrame:

@@ -107,11 +107,13 @@ def score_day(
     settings=None,
     write: bool = True,
     beacons: bool = True,
+    details_tables: bool = True,
     progress: bool = True,
 ) -> ScoreResult:
     """Score one day of `data_type` on `engine` and (by default) write `<type>_scores`.
 
-    `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
+    `details_tables`: also precompute OA's detail tables (edge, chords, dendro) of the flagged
+    rows. `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
     the lake, when present. Raises InputError (nothing written) for an unknown type, a day
     without data, fewer documents than topics, or a malformed feedback file.
     """
@@ -179,10 +181,18 @@ def score_day(
 
             beacon_table = beacon_scores(engine, day)
             prog.step("beacons")
-        if write:
+        details = {}
+        if write and details_tables:
+            from .details import detail_tables
+
+            details = detail_tables(engine, data_type, day, out, settings, lake_root)
+            prog.step("details")
+        if write:  # everything is computed: now write, scores first
             write_table(engine, f"{data_type}_scores", out, day)
             if beacon_table is not None:
                 write_table(engine, "flow_beacons", beacon_table, day)
+            for name, table in details.items():
+                write_table(engine, name, table, day)
             prog.step("write")
     finally:
         sqlrun.drop(engine, *names.values())
