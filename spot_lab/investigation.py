@@ -313,7 +313,16 @@ class _Run:
         )
         for col in ("first_seen", "last_seen", "first_contact"):
             peers[col] = _epoch_text(peers[col])
-        peers = self.enrich(peers, "peer")
+        me = pd.DataFrame(
+            {
+                "peer": [r.anchor],
+                "direction": ["anchor"],
+                "connections": [int(peers["connections"].sum())],
+                "bytes": [int(peers["bytes"].sum())],
+            }
+        )
+        both = self.enrich(pd.concat([me, peers], ignore_index=True), "peer")  # one lookup
+        me, peers = both.iloc[:1], both.iloc[1:].reset_index(drop=True)
         r.peers = peers
         r.details = self.df("flow_details")
         for col in ("first_seen", "last_seen"):
@@ -333,14 +342,7 @@ class _Run:
         self.profile(profile)
         r.protocols = _share(profile, "proto", "connections")
         r.impact = _impact(peers)
-        volume = {
-            "connections": [int(peers["connections"].sum())],
-            "bytes": [int(peers["bytes"].sum())],
-        }
-        me = self.enrich(
-            pd.DataFrame({"peer": [r.anchor], "direction": ["anchor"], **volume}), "peer"
-        )
-        r.where = _where(pd.concat([me, peers], ignore_index=True), "peer")
+        r.where = _where(both, "peer")
         self.patient_zero(peers, "peer", "first_contact")
         self.flow_evidence(peers)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -117,11 +118,47 @@ def to_dialect(tree: exp.Expression, dialect: str) -> str:
 
 def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[str, list[Any]]:
     """Parse one statement of canonical SQL, bind its parameters, render it for `dialect`."""
+    values = values or {}
+    if not any(isinstance(v, set) for v in values.values()):
+        # Parsing and rendering cost tens of ms; the text only depends on the SQL, the dialect
+        # and the parameters' shape (list lengths), so it is rendered once per shape.
+        shape = tuple(
+            sorted((k, len(v) if isinstance(v, (list, tuple)) else -1) for k, v in values.items())
+        )
+        text, slots = _prepared(sql, dialect, shape)
+        return text, [_plain(_fill(slot, values)) for slot in slots]
     statements = parse(sql)
     if len(statements) != 1:
         raise QueryError("one statement at a time, please")
-    tree, ordered = bind(statements[0], values or {})
+    tree, ordered = bind(statements[0], values)
     return to_dialect(tree, dialect), ordered
+
+
+class _Slot:
+    """Where a bound value goes: its parameter name and index in its list (-1: a scalar)."""
+
+    __slots__ = ("name", "index")
+
+    def __init__(self, name: str, index: int) -> None:
+        self.name, self.index = name, index
+
+
+def _fill(slot: _Slot, values: Mapping[str, Any]) -> Any:
+    value = values[slot.name]
+    return value if slot.index < 0 else list(value)[slot.index]
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared(sql: str, dialect: str, shape: tuple) -> tuple[str, tuple[_Slot, ...]]:
+    markers = {
+        name: (_Slot(name, -1) if n < 0 else [_Slot(name, i) for i in range(n)])
+        for name, n in shape
+    }
+    statements = parse(sql)
+    if len(statements) != 1:
+        raise QueryError("one statement at a time, please")
+    tree, ordered = bind(statements[0], markers)
+    return to_dialect(tree, dialect), tuple(ordered)
 
 
 # ---- date-range confinement -------------------------------------------------------------------
