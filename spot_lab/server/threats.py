@@ -18,8 +18,9 @@ import pyarrow as pa
 from .. import queries
 from ..config import SpotLab
 from ..engine import DuckDBEngine, Engine
-from ..errors import InputError
+from ..errors import InputError, SpotLabError
 from ..schema import DATA_TYPES
+from ..sqltools import prepare
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -101,6 +102,30 @@ def countries(ips: list[str], settings: SpotLab | None = None) -> dict[str, str]
         if names.get("en"):
             found[ip] = names["en"]
     return found
+
+
+@lru_cache(maxsize=64)
+def _prepared(name: str, dialect: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A query rendered for the engine once, and the order its values bind in.
+
+    Parsing and rendering with sqlglot costs more than running a page query, so the list
+    (asked for on every page turn) renders each of its queries once per process. Values
+    still travel separately: each call binds them in the recorded order.
+    """
+    markers = {n: f"\x00{n}" for n in names}
+    text, ordered = prepare(queries.sql("server", name), markers, dialect)
+    return text, tuple(str(v)[1:] for v in ordered)
+
+
+def run(engine: Engine, name: str, params: dict[str, Any]) -> pa.Table:
+    """Run a scalar-parameter query of server.yaml through the prepared-text cache."""
+    text, order = _prepared(name, engine.dialect, tuple(sorted(params)))
+    try:
+        return engine._execute(text, [params[n] for n in order])
+    except SpotLabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - driver errors become one-line QueryErrors
+        raise engine.error(text, exc) from None
 
 
 def _day_params(day: dt.date) -> dict[str, int]:
@@ -196,13 +221,14 @@ def threats_page(
 ) -> dict[str, Any]:
     """One page of the day's flagged threats with analyst scores of that day and totals."""
     params = {**_day_params(day), "q": q, "pattern": like_pattern(q)}
-    totals = engine.arrow(queries.sql("server", f"threats_{data_type}_totals"), params)
+    totals = run(engine, f"threats_{data_type}_totals", params)
     total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
     offset = (page - 1) * page_size
     rows: list[dict[str, Any]] = []
     if offset < matched:
-        sql = queries.sql("server", f"threats_{data_type}")
-        table = engine.arrow(sql, {**params, "limit": page_size, "offset": offset})
+        table = run(
+            engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
+        )
         rows = _SHAPERS[data_type](table, settings.user_domain if settings else "")
     found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings)
     for row in rows:
