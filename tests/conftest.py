@@ -17,7 +17,7 @@ DEMO_DAY = dt.date(2026, 11, 28)
 DEMO_FLOWS = 20_000
 DEMO_SEED = 11
 
-pytest_plugins = [p for p in ("tests.spark_fixture",) if (Path(__file__).parent / f"{p.split('.')[-1]}.py").exists()]
+pytest_plugins = ["tests.spark_fixture"]
 
 
 @pytest.fixture(scope="session")
