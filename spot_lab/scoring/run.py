@@ -107,13 +107,13 @@ def score_day(
     settings=None,
     write: bool = True,
     beacons: bool = True,
-    details_tables: bool = True,
+    details_tables: bool | None = None,
     progress: bool = True,
 ) -> ScoreResult:
     """Score one day of `data_type` on `engine` and (by default) write `<type>_scores`.
 
     `details_tables`: also precompute OA's detail tables (edge, chords, dendro) of the flagged
-    rows. `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
+    rows (default: on the embedded lake only). `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
     the lake, when present. Raises InputError (nothing written) for an unknown type, a day
     without data, fewer documents than topics, or a malformed feedback file.
     """
@@ -182,6 +182,8 @@ def score_day(
             beacon_table = beacon_scores(engine, day)
             prog.step("beacons")
         details = {}
+        if details_tables is None:  # tested on DuckDB; opt in on clusters
+            details_tables = sqlrun.is_embedded(engine)
         if write and details_tables:
             from .details import detail_tables
 
