@@ -379,8 +379,10 @@ class World:
         self.exfil_host = "upload.safe-backup-share.net"
         self.tunnel_domain = "cloudsync-metrics.net"
         self.phish_host = "sharepoint-docview.com"
-        busiest = self.clients[np.argsort(-self.client_p, kind="stable")[:40]]
-        actors = rng.choice(busiest, 6, replace=False)  # infected machines are in daily use
+        busiest = self.clients[np.argsort(-self.client_p, kind="stable")[:12]]
+        # infected machines are busy workstations in daily use: the attack is a small share of
+        # their traffic, which is what makes it stand out for a per-host model
+        actors = rng.choice(busiest, 6, replace=False)
         self.c2_host, self.exfil_client, self.tunnel_client, self.dga_client = (
             self.ip_list[int(i)] for i in actors[:4])  # fmt: skip
         self.actor_clients = {self.ip_list[int(i)] for i in actors}
@@ -672,6 +674,10 @@ def _bulk_proxy(w: World, rng: np.random.Generator, day: dt.date, us: np.ndarray
 
 
 _BULK = {"flow": _bulk_flows, "dns": _bulk_dns, "proxy": _bulk_proxy}
+# nmap's most frequently open TCP ports (nmap-services), what a slow scan probes first
+TOP_PORTS = (21, 22, 23, 25, 53, 80, 88, 110, 111, 135, 139, 143, 389, 443, 445, 465, 587, 636,
+             993, 995, 1025, 1433, 1521, 1723, 2049, 3306, 3389, 5432, 5900, 5985, 6379, 8000,
+             8080, 8443, 8888, 9200, 27017)  # fmt: skip
 
 
 # ---- injected scenarios ---------------------------------------------------------------------
@@ -744,9 +750,11 @@ def _inject_scenarios(
     agent_of = dict(zip((w.ip_list[int(i)] for i in w.clients),
                         np.array(W.COMMON_AGENTS, dtype=object)[w.client_agent], strict=True))  # fmt: skip
 
-    # C2 beaconing: every ~60 s all day, near-constant small sizes, unusual port, plus tasking
-    start = int(rng.integers(0, 60_000_000))
-    gaps = 60_000_000 + rng.normal(0, 1_500_000, 1500).astype(np.int64)
+    # C2 beaconing: every ~5 min all day (a common sleep setting), near-constant small sizes,
+    # unusual port, plus tasking; the host keeps its normal traffic, so the beacon stays a
+    # modest share of its events (the beacon detector finds the regularity)
+    start = int(rng.integers(0, 300_000_000))
+    gaps = 300_000_000 + rng.normal(0, 3_000_000, 300).astype(np.int64)
     us = start + np.cumsum(gaps) - gaps[0]
     us = us[us < US_PER_DAY]
     n = len(us)
@@ -771,8 +779,9 @@ def _inject_scenarios(
         np.concatenate([us, task_us]), ips=[w.c2_ip], query_names=[w.c2_name], hosts=[w.c2_host]))  # fmt: skip
 
     # Data exfiltration: huge outbound volume at night to a rare host, and POSTs through the proxy
-    k = 12
-    us = np.sort(rng.integers(1 * US_PER_HOUR, 4 * US_PER_HOUR, k))
+    k = int(rng.integers(4, 7))  # a handful, one per night hour: rare for a busy workstation
+    us = np.sort(rng.choice(np.arange(0, 6), k, replace=False) * US_PER_HOUR
+                 + rng.integers(0, US_PER_HOUR, k))  # fmt: skip
     volume = rng.integers(100_000_000, 800_000_000, k)
     packets = volume // rng.integers(1200, 1461, k)
     parts["flow"].append(_flow(day, us, w.exfil_client, w.exfil_ip, _ephemeral(rng, k), 443,
@@ -780,10 +789,10 @@ def _inject_scenarios(
                                tdur=rng.uniform(30, 120, k), das=w.asn_of(w.exfil_ip)))  # fmt: skip
     truth.append(_truth(
         "data_exfiltration", "flow", day,
-        f"{w.exfil_client} sends {volume.sum() / 1e9:.1f} GB to {w.exfil_ip}:443 between 01:00 and "
-        "04:00", us, ips=[w.exfil_ip], hosts=[w.exfil_client]))  # fmt: skip
-    k = 30
-    us = np.sort(rng.integers(1 * US_PER_HOUR, 4 * US_PER_HOUR, k))
+        f"{w.exfil_client} sends {volume.sum() / 1e9:.1f} GB in {k} transfers to {w.exfil_ip}:443 "
+        "between 00:00 and 06:00", us, ips=[w.exfil_ip], hosts=[w.exfil_client]))  # fmt: skip
+    k = int(np.clip(sizes["proxy"] // 1500, 8, 40))  # a few dozen at most, spread over the night
+    us = np.sort(rng.integers(0, 6 * US_PER_HOUR, k))
     sid = "".join(rng.choice(list("0123456789abcdef"), 32))
     queries = [f"?sid={sid}&part={i}" for i in range(k)]
     posts = _proxy(day, us, w.exfil_client, w.exfil_host, "POST", "/api/v2/upload", queries,
@@ -799,11 +808,12 @@ def _inject_scenarios(
         "at night with a command-line agent", us, ips=[w.exfil_ip], query_names=[w.exfil_host],
         uris=posts[0].column("fulluri").to_pylist(), hosts=[w.exfil_client]))  # fmt: skip
 
-    # Inbound port scan: SYN-only single-packet flows to many ports of DMZ hosts
+    # Inbound port scan: SYN-only single-packet flows to a few dozen ports of DMZ hosts that
+    # serve normal web traffic all day (the probes are a small share of each target's flows)
     targets = [w.ip_list[int(i)] for i in rng.choice(w.dmz, 4, replace=False)]
-    n_ports = int(np.clip(sizes["flow"] // 200, 100, 1024))
-    ports = np.concatenate([rng.choice(np.arange(1, 1025), n_ports, replace=False),
-                            [1433, 3306, 3389, 5432, 5900, 8080, 8443]])  # fmt: skip
+    # a "top ports" scan (the services worth attacking, as nmap's --top-ports picks them)
+    n_ports = int(np.clip(sizes["flow"] // 1000, 20, len(TOP_PORTS)))
+    ports = np.sort(rng.choice(np.array(TOP_PORTS), n_ports, replace=False))
     dst = np.repeat(np.array(targets, dtype=object), len(ports))
     dports = np.tile(ports, len(targets))
     k = len(dports)
@@ -820,8 +830,9 @@ def _inject_scenarios(
         f"{w.scanner_ip} probes {len(ports)} ports on {', '.join(targets)} with SYN-only "
         "one-packet flows", us, ips=[w.scanner_ip], hosts=targets))  # fmt: skip
 
-    # DNS tunnelling: long high-entropy labels under one rare domain, TXT queries
-    k = int(np.clip(sizes["dns"] // 40, 200, 600))
+    # DNS tunnelling: long high-entropy labels under one rare domain, TXT queries; a few dozen
+    # to ~100 from a busy workstation that keeps resolving its usual names
+    k = int(np.clip(sizes["dns"] // 100, 40, 120))
     payload = _random_labels(rng, k, 30, 60, "abcdefghijklmnopqrstuvwxyz234567")
     cut = rng.integers(12, 26, k)  # dnscat-style: about half split the payload in two labels
     split = rng.random(k) < 0.5
@@ -836,29 +847,39 @@ def _inject_scenarios(
         f"{w.tunnel_domain}", us, ips=[w.tunnel_client], query_names=names,
         hosts=[w.tunnel_client]))  # fmt: skip
 
-    # DGA / NXDOMAIN burst: many random names in a few minutes, nearly all NXDOMAIN
-    k = int(np.clip(sizes["dns"] // 25, 150, 400))
-    tlds = rng.choice(["com", "net", "org", "info", "biz", "ru"], k)
+    # DGA / NXDOMAIN: the malware tries a small batch of random names every ~40 minutes until
+    # one resolves; a few dozen lookups from a busy workstation, nearly all NXDOMAIN
+    batches = int(np.clip(sizes["dns"] // 1500, 12, 30))
+    per_batch = rng.integers(1, 4, batches)
+    k = int(per_batch.sum())
+    soa = {"com": 61, "net": 61, "org": 48, "info": 44, "biz": 40, "ru": 27}  # TLD's SOA record
+    tlds = rng.choice(list(soa), k)
     names = [f"{label}.{tld}" for label, tld in
              zip(_random_labels(rng, k, 10, 18, "abcdefghijklmnopqrstuvwxyz"), tlds, strict=True)]  # fmt: skip
-    begin = int(rng.integers(8, 17)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR // 2))
-    us = begin + np.sort(rng.integers(0, 12 * 60_000_000, k))
+    begin = int(rng.integers(6, 10)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR))
+    tries = begin + np.cumsum(rng.integers(30, 50, batches)) * 60_000_000
+    us = np.repeat(tries, per_batch) + rng.integers(0, 3_000_000, k)
+    us = np.sort(np.minimum(us, US_PER_DAY - 1))
     rcode = np.full(k, 3)
     rcode[-1] = 0  # the one registered domain of the day answers
     answer = np.where(rcode == 0, w.dga_ip, "").astype(object)
-    frame_len = np.array([len(x) for x in names]) + np.where(rcode == 3, 140, 92)
+    # response: headers and question (~60 bytes + name), the TLD's SOA or the A record
+    frame_len = np.array([len(x) + 60 + (soa[t] if c == 3 else 16)
+                          for x, t, c in zip(names, tlds, rcode, strict=True)])  # fmt: skip
     parts["dns"].append(_dns(day, us, w.dga_client, names, 1, rcode, answer, frame_len, rng))
     truth.append(_truth(
         "dga_nxdomain", "dns", day,
-        f"{w.dga_client} looks up {k} random-looking names in 12 minutes, {k - 1} of them "
-        "NXDOMAIN", us, ips=[w.dga_client], query_names=names, hosts=[w.dga_client]))  # fmt: skip
+        f"{w.dga_client} looks up {k} random-looking names in {batches} small batches about "
+        f"every 40 minutes, {k - 1} of them NXDOMAIN", us, ips=[w.dga_client], query_names=names, hosts=[w.dga_client]))  # fmt: skip
 
     # Phishing chain: webmail -> phishing page (several clients, in order) -> credential POST ->
     # payload download whose referer is the phishing page
-    victims = [w.ip_list[int(i)] for i in rng.choice(w.clients[:260], 5, replace=False)
+    # busy users (they live in their mailbox) who open the mail at different times of the day
+    busy = w.clients[np.argsort(-w.client_p, kind="stable")[:30]]
+    victims = [w.ip_list[int(i)] for i in rng.choice(busy, 6, replace=False)
                if w.ip_list[int(i)] not in w.actor_clients][:4]  # fmt: skip
-    t0 = int(rng.integers(9, 11)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR))
-    visit = t0 + np.cumsum(np.r_[0, rng.integers(25, 90, len(victims) - 1)]) * 60_000_000
+    t0 = int(rng.integers(8, 10)) * US_PER_HOUR + int(rng.integers(0, US_PER_HOUR))
+    visit = t0 + np.cumsum(np.r_[0, rng.integers(70, 150, len(victims) - 1)]) * 60_000_000
     token = _random_labels(rng, 1, 32, 32, string.ascii_letters + string.digits + "-_")[0]
     path, query = "/auth/login.php", f"?doc=INV-88213&src=mail&token={token}"
     phish_uri = w.phish_host + path + query

@@ -338,8 +338,8 @@ def test_c2_beacons_regularly_all_day(con, truth):
         )
     ]
     gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
-    assert len(stamps) > 1300
-    assert 55 <= gaps[len(gaps) // 2] <= 65
+    assert len(stamps) > 280
+    assert 290 <= gaps[len(gaps) // 2] <= 310
     assert stamps[-1] - stamps[0] > 23 * 3600
     sizes = rows(
         con,
@@ -366,7 +366,7 @@ def test_exfiltration_is_large_at_night_and_posts_through_the_proxy(con, truth):
         "SELECT sum(ibyt), list(DISTINCT trhour) FROM flow WHERE dip = $ip",
         {"ip": s["anchors"]["ips"][0]},
     )[0]
-    assert volume > 1e9 and set(hours) <= {1, 2, 3}
+    assert volume > 4e8 and set(hours) <= set(range(6))
     http = scenario(truth, "data_exfiltration_http")
     found = rows(
         con,
@@ -378,7 +378,7 @@ def test_exfiltration_is_large_at_night_and_posts_through_the_proxy(con, truth):
          "end": http["window"]["end"]},
     )[0]  # fmt: skip
     count, min_cs, methods, cats, clients, in_window = found
-    assert count == len(http["anchors"]["uris"]) >= 30 and in_window == count
+    assert count == len(http["anchors"]["uris"]) >= 8 and in_window == count
     assert min_cs > 1_000_000 and methods == ["POST"] and cats == ["Uncategorized"]
     assert clients == http["internal_hosts"] == s["internal_hosts"]
 
@@ -393,7 +393,15 @@ def test_port_scan_probes_many_ports_with_single_syns(con, truth):
     )
     assert {t for t, *_ in per_target} == set(s["internal_hosts"])
     for _target, ports, flags, packets, span in per_target:
-        assert ports >= 100 and flags == ["....S."] and packets == 1 and span <= 15 * 60
+        assert ports >= 20 and flags == ["....S."] and packets == 1 and span <= 15 * 60
+    # the targets serve normal traffic all day: the probes are a small share of their flows
+    scan, other = rows(
+        con,
+        "SELECT count(*) FILTER (WHERE sip = $ip), count(*) FILTER (WHERE sip <> $ip) FROM flow "
+        "WHERE list_contains($t, dip)",
+        {"ip": s["anchors"]["ips"][0], "t": s["internal_hosts"]},
+    )[0]
+    assert other > 3 * scan
 
 
 def entropy(text: str) -> float:
@@ -409,7 +417,10 @@ def test_dns_tunnelling_uses_long_random_txt_names(con, truth):
            FROM dns WHERE ip_dst = $ip AND list_contains($names, dns_qry_name)""",
         {"ip": s["anchors"]["ips"][0], "names": s["anchors"]["query_names"], **window(s)},
     )
-    assert len(found) == len(s["anchors"]["query_names"]) >= 200
+    assert len(found) == len(s["anchors"]["query_names"]) >= 40
+    # a busy workstation that keeps resolving its usual names
+    total = one(con, "SELECT count(*) FROM dns WHERE ip_dst = $ip", {"ip": s["anchors"]["ips"][0]})
+    assert total > 1.5 * len(found)
     domain = ".".join(found[0][0].split(".")[-2:])
     assert all(name.endswith("." + domain) for name, *_ in found)
     labels = [name[: -len(domain) - 1].replace(".", "") for name, *_ in found]
@@ -428,10 +439,12 @@ def test_dga_burst_is_mostly_nxdomain(con, truth):
            WHERE ip_dst = $ip AND list_contains($names, dns_qry_name)""",
         {"ip": s["anchors"]["ips"][0], "names": s["anchors"]["query_names"]},
     )
-    assert len(found) == len(s["anchors"]["query_names"]) >= 150
-    assert sum(r == 3 for r, _ in found) > 0.95 * len(found)
+    assert len(found) == len(s["anchors"]["query_names"]) >= 12
+    assert sum(r == 3 for r, _ in found) >= len(found) - 1
     stamps = [t for _, t in found]
-    assert max(stamps) - min(stamps) <= 15 * 60
+    assert max(stamps) - min(stamps) >= 4 * 3600  # small batches, retried over hours
+    total = one(con, "SELECT count(*) FROM dns WHERE ip_dst = $ip", {"ip": s["anchors"]["ips"][0]})
+    assert total > 2 * len(found)
     assert window(s) == {"lo": min(stamps), "hi": max(stamps)}
 
 
