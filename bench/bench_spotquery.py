@@ -56,13 +56,15 @@ def flow_rows(n: int, seed: int) -> pa.Table:
     return pa.table(columns)
 
 
-def best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+def best(*fns, rounds: int = 5) -> list[float]:
+    """Best time of each function; rounds interleave the sides so load spikes hit all alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            started = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - started)
+    return [min(t) for t in times]
 
 
 def shell_for(lake_root: Path):
@@ -106,7 +108,7 @@ def bench_lake(work: Path) -> list[str]:
         assert len(frame) == ROWS
 
     ours()  # warm the views and the file cache for every side alike
-    t_ours, t_duck, t_jupysql = best(ours), best(duckdb_own), best(jupysql)
+    t_ours, t_duck, t_jupysql = best(ours, duckdb_own, jupysql)
     return [
         "### 1M rows from the embedded lake (8 columns)",
         "",
@@ -196,7 +198,7 @@ def bench_spark(work: Path) -> list[str]:
             assert len(frame) == ROWS
 
         ours()  # warm the server's caches for both sides alike
-        t_ours, t_pyhive = best(ours, 2), best(pyhive_default, 2)
+        t_ours, t_pyhive = best(ours, pyhive_default, rounds=2)
         engine.close()
     finally:
         stop_spark_thrift_server(server)
