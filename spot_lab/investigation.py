@@ -286,6 +286,7 @@ class _Run:
         handler()
         self.what_scores()
         self.load_storyboard()
+        self.report._locator = self.locator
         self.report.finish()
         return self.report
 
@@ -316,7 +317,7 @@ class _Run:
         me = pd.DataFrame(
             {
                 "peer": [r.anchor],
-                "direction": ["anchor"],
+                "direction": [_mirror(peers["direction"])],
                 "connections": [int(peers["connections"].sum())],
                 "bytes": [int(peers["bytes"].sum())],
             }
@@ -343,6 +344,9 @@ class _Run:
         r.protocols = _share(profile, "proto", "connections")
         r.impact = _impact(peers)
         r.where = _where(both, "peer")
+        r.endpoints = both[["peer", "direction", "connections", "bytes"]].rename(
+            columns={"peer": "ip"}
+        )
         self.patient_zero(peers, "peer", "first_contact")
         self.flow_evidence(peers)
 
@@ -438,6 +442,7 @@ class _Run:
             if answers
             else pd.DataFrame()
         )
+        r.endpoints = _endpoints(r.clients, "client", "total", answers)
         self.patient_zero(r.clients, "client", "first_seen")
         total = int(names["total"].sum())
         ev = r.add_evidence
@@ -526,6 +531,7 @@ class _Run:
             if hosts
             else pd.DataFrame()
         )
+        r.endpoints = _endpoints(r.clients, "client", "requests", hosts)
         self.patient_zero(r.clients, "client", "first_contact")
         self.proxy_evidence(breakdown)
 
@@ -537,7 +543,7 @@ class _Run:
             "POST volume",
             posts,
             f"{posts:,} of {total:,} requests were POSTs",
-            posts >= 10 and posts / total >= 0.3,
+            posts >= 5 and posts / total >= 0.3,
         )
         sent, received = int(breakdown["bytes_sent"].sum()), int(breakdown["bytes_received"].sum())
         ratio = sent / received if received else math.inf if sent else 0.0
@@ -808,6 +814,21 @@ def _where(frame: pd.DataFrame, column: str) -> pd.DataFrame:
         if c in ext.columns
     ]
     return ext[keep].rename(columns={column: "ip"}).reset_index(drop=True)
+
+
+def _mirror(directions: pd.Series) -> str:
+    """The anchor's own direction on the map: the peers' direction seen from the other end."""
+    seen = set(directions)
+    if len(seen) != 1:
+        return "two-way"
+    return {"inbound": "outbound", "outbound": "inbound"}.get(seen.pop(), "two-way")
+
+
+def _endpoints(clients: pd.DataFrame, column: str, metric: str, others: list[str]) -> pd.DataFrame:
+    """Map input: our clients and the external IPs they reached (answers, IP hosts)."""
+    ours = pd.DataFrame({"ip": clients[column], "connections": clients[metric]})
+    theirs = pd.DataFrame({"ip": others, "connections": 1})
+    return pd.concat([ours, theirs], ignore_index=True).assign(direction="outbound", bytes=0)
 
 
 def _is_ip(text: str) -> bool:

@@ -52,6 +52,7 @@ _TABLES = [
     "referers",
     "referred",
     "where",
+    "endpoints",
     "beacons",
     "evidence",
 ]
@@ -109,6 +110,7 @@ class ThreatReport:
     referers: pd.DataFrame = field(default_factory=_empty)
     referred: pd.DataFrame = field(default_factory=_empty)
     where: pd.DataFrame = field(default_factory=_empty)
+    endpoints: pd.DataFrame = field(default_factory=_empty)
     beacons: pd.DataFrame = field(default_factory=_empty)
     evidence: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["item", "value", "detail", "suspicious"])
@@ -127,6 +129,7 @@ class ThreatReport:
     def __post_init__(self) -> None:
         self._engine = None
         self._settings = None
+        self._locator = None
         self._evidence_rows: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
@@ -389,7 +392,10 @@ class ThreatReport:
         try:
             from .maps import endpoints_figure
 
-            return _png(endpoints_figure(frame, title=f"External endpoints of {self.anchor}"))
+            figure = endpoints_figure(
+                frame, title=f"Endpoints of {self.anchor}", **self._map_options()
+            )
+            return _png(figure)
         except ImportError:
             pass
         from matplotlib.figure import Figure
@@ -408,13 +414,19 @@ class ThreatReport:
         return _png(fig)
 
     def _map_frame(self) -> pd.DataFrame:
-        if self.where.empty or "lat" not in self.where:
+        """Endpoints to draw (internal ones too, so lines start at our sites)."""
+        frame = self.endpoints if not self.endpoints.empty else self.where
+        if frame.empty or "ip" not in frame:
             return pd.DataFrame()
-        frame = self.where.dropna(subset=["lat", "lon"]).copy()
-        for col, default in (("bytes", 0), ("connections", 1), ("direction", "peer")):
+        frame = frame.copy()
+        for col, default in (("bytes", 0), ("connections", 1), ("direction", "unknown")):
             if col not in frame:
                 frame[col] = default
-        return frame
+        return frame[["ip", "bytes", "connections", "direction"]]
+
+    def _map_options(self) -> dict[str, Any]:
+        # lines start at the busiest internal place (our side), as Spot's globe drew them
+        return {"geolocator": self._locator}
 
     # ---- HTML ----------------------------------------------------------------------------------
     def _summary_html(self) -> str:
@@ -611,7 +623,7 @@ class ThreatReport:
         try:
             from .maps import endpoints_map
 
-            return endpoints_map(frame)
+            return endpoints_map(frame, **self._map_options())
         except ImportError:
             png = self.map_png()
             return w.Image(value=png, format="png") if png else w.HTML("No map.")

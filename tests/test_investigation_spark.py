@@ -22,7 +22,7 @@ def anchors(lake) -> list[tuple[str, str]]:
     tunnel = by["dns_tunnelling"]
     return [
         (by["c2_beaconing"]["internal_hosts"][0], "flow"),
-        (tunnel["anchors"]["query_names"][0].split(".", 1)[1], "dns"),
+        (".".join(tunnel["anchors"]["query_names"][0].split(".")[-2:]), "dns"),
         (by["phishing"]["anchors"]["uris"][0], "proxy"),
     ]
 

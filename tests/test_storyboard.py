@@ -64,7 +64,7 @@ def test_flow_storyboard_round_trip(lake_engine):
 def test_dns_storyboard_uses_the_right_column_and_writes_dendro(lake_engine):
     lake, eng, settings = lake_engine
     truth = scenario(lake, "dns_tunnelling")
-    domain = truth["anchors"]["query_names"][0].split(".", 1)[1]
+    domain = ".".join(truth["anchors"]["query_names"][0].split(".")[-2:])
     client = truth["anchors"]["ips"][0]
     by_name = investigate(domain, engine=eng, settings=settings)
     by_name.save_storyboard("Tunnel", "TXT tunnel")

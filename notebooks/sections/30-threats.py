@@ -25,7 +25,8 @@
 # %%
 scenarios = {s["name"]: s for s in GROUND_TRUTH["scenarios"]}
 c2_ip = scenarios["c2_beaconing"]["anchors"]["ips"][0]
-tunnel_domain = scenarios["dns_tunnelling"]["anchors"]["query_names"][0].split(".", 1)[1]
+tunnel_name = scenarios["dns_tunnelling"]["anchors"]["query_names"][0]
+tunnel_domain = ".".join(tunnel_name.split(".")[-2:])  # the registered domain
 phish_uri = scenarios["phishing"]["anchors"]["uris"][0]
 print("flow anchor: ", c2_ip)
 print("dns anchor:  ", tunnel_domain)
