@@ -120,25 +120,27 @@ def test_feedback_file_round_trip(lake_copy):
     assert len(path.read_text().splitlines()) == 3  # nothing appended on error
 
 
-def _event_scores(engine, data_type, key_cols, feedback_rows=None):
+def _event_scores(engine, data_type):
+    """Every valid event of the day with its score (nothing written)."""
     result = score_day(engine, data_type, DEMO_DAY, limit=10**7, write=False, beacons=False,
                        progress=False)  # fmt: skip
-    frame = result.scores.to_pandas()
-    return frame, result
+    return result.scores.to_pandas(), result
 
 
 def test_low_feedback_raises_the_score_of_matching_events(lake_copy):
     engine = _engine(lake_copy)
-    before, _ = _event_scores(engine, "dns", None)
+    before, _ = _event_scores(engine, "dns")
     top = before.iloc[0]
-    same = (before.ip_dst == top.ip_dst) & (before.dns_qry_name == top.dns_qry_name)
     row = {c: top[c] for c in FEEDBACK_COLUMNS["dns"] if c != "sev"}
     append_feedback(lake_copy, "dns", DEMO_DAY, [{"sev": 3, **row}])
-    after, result = _event_scores(engine, "dns", None)
+    after, result = _event_scores(engine, "dns")
     assert result.feedback_rows == 1
-    same_after = (after.ip_dst == top.ip_dst) & (after.dns_qry_name == top.dns_qry_name)
-    assert after[same_after].ml_score.min() > 10 * before[same].ml_score.min()
-    assert len(after) == len(before)  # feedback trains, it is never scored
+    key = ["ip_dst", "dns_qry_name", "unix_tstamp"]
+    old = before.set_index(key).ml_score.groupby(level=[0, 1, 2]).min()
+    new = after.set_index(key).ml_score.groupby(level=[0, 1, 2]).min()
+    event = (top.ip_dst, top.dns_qry_name, top.unix_tstamp)
+    assert new[event] > 10 * old[event]  # the analyst-Low event is no longer suspicious
+    assert new.index.equals(old.index)  # feedback trains, it is never scored
 
 
 def test_cli_score_prints_summary_and_errors_in_one_line(lake_copy):
