@@ -812,8 +812,12 @@ def _inject_scenarios(
     # serve normal web traffic all day (the probes are a small share of each target's flows)
     targets = [w.ip_list[int(i)] for i in rng.choice(w.dmz, 4, replace=False)]
     # a "top ports" scan (the services worth attacking, as nmap's --top-ports picks them)
-    n_ports = int(np.clip(sizes["flow"] // 1000, 20, len(TOP_PORTS)))
-    ports = np.sort(rng.choice(np.array(TOP_PORTS), n_ports, replace=False))
+    # looking for exposed Windows/directory services first (SMB, RDP, LDAP, Kerberos, RPC,
+    # MSSQL, SSH, SMTP), then a sample of the other usual suspects
+    first = np.array([22, 25, 88, 135, 389, 445, 1433, 3389])
+    rest = np.setdiff1d(np.array(TOP_PORTS), first)
+    n_more = int(np.clip(sizes["flow"] // 1000, 12, len(rest)))
+    ports = np.sort(np.r_[first, rng.choice(rest, n_more, replace=False)])
     dst = np.repeat(np.array(targets, dtype=object), len(ports))
     dports = np.tile(ports, len(targets))
     k = len(dports)
