@@ -71,6 +71,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
 
 
 def score_lake(lake: Path, day: dt.date) -> None:
+    from .demo_world import USER_DOMAIN
     from .engine import DuckDBEngine
     from .scoring import score_day
 
@@ -78,9 +79,16 @@ def score_lake(lake: Path, day: dt.date) -> None:
     try:
         for data_type in ("flow", "dns", "proxy"):
             _say(f"scoring {data_type} with Spot's suspicious-connects model")
-            score_day(engine, data_type, day)
+            score_day(engine, data_type, day, user_domain=USER_DOMAIN)
     finally:
         engine.close()
+
+
+def demo_environment(lake: Path) -> dict[str, str]:
+    """Settings of the demo for the notebook's kernel (and the Jupyter server's extension)."""
+    from .demo_world import USER_DOMAIN
+
+    return {"SPOT_LAB_LAKE": str(lake), "SPOT_LAB_USER_DOMAIN": USER_DOMAIN}
 
 
 def execute_notebook(lake: Path, output: Path) -> Path:
@@ -91,7 +99,7 @@ def execute_notebook(lake: Path, output: Path) -> Path:
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(demo_notebook(), as_version=4)
-    os.environ["SPOT_LAB_LAKE"] = str(lake)
+    os.environ.update(demo_environment(lake))
     workdir = output.parent
     workdir.mkdir(parents=True, exist_ok=True)
     _say(f"running {len(notebook.cells)} cells of the demo notebook")
@@ -117,7 +125,7 @@ def start_lab(lake: Path, port: int, open_browser: bool) -> int:
     """Start JupyterLab on the demo notebook and print its URL (works headless)."""
     workdir = demo_notebook().parent
     token = secrets.token_hex(16)
-    env = dict(os.environ, SPOT_LAB_LAKE=str(lake))
+    env = dict(os.environ, **demo_environment(lake))
     cmd = [
         sys.executable,
         "-m",

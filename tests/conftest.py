@@ -33,6 +33,7 @@ def demo_lake_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def scored_lake_path(demo_lake_path, tmp_path_factory) -> Path:
     """The demo lake after `spot-lab score` for every type (read-only; copy to write)."""
+    from spot_lab.demo_world import USER_DOMAIN
     from spot_lab.engine import DuckDBEngine
     from spot_lab.scoring import score_day
 
@@ -41,7 +42,7 @@ def scored_lake_path(demo_lake_path, tmp_path_factory) -> Path:
     engine = DuckDBEngine(root)
     try:
         for data_type in ("flow", "dns", "proxy"):
-            score_day(engine, data_type, DEMO_DAY, progress=False)
+            score_day(engine, data_type, DEMO_DAY, user_domain=USER_DOMAIN, progress=False)
     finally:
         engine.close()
     return root
