@@ -125,6 +125,7 @@ def _as_usage(run: Callable[..., Any]) -> Callable[..., Any]:
     """spot-lab errors become one-line UsageErrors; interrupts say what happened."""
 
     def wrapper(self: SpotLabMagics, *args: Any, **kwargs: Any) -> Any:
+        self._running_kind = None  # set by the run to the engine it queries
         try:
             return run(self, *args, **kwargs)
         except SpotLabError as exc:
@@ -236,10 +237,7 @@ class SpotLabMagics(Magics):
     def _run(self, engine: Engine, text: str, params: dict[str, Any]) -> SpotResult:
         started = time.perf_counter()
         self._running_kind = engine.kind
-        try:
-            table = engine.arrow(text, params)
-        finally:
-            self._running_kind = None
+        table = engine.arrow(text, params)
         frame = SpotResult(table.to_pandas())
         frame.attrs["spotquery"] = {
             "elapsed": time.perf_counter() - started,
@@ -258,10 +256,7 @@ class SpotLabMagics(Magics):
         from .investigation import investigate
 
         self._running_kind = options["engine"].kind
-        try:
-            return investigate(options.pop("anchor"), **options)
-        finally:
-            self._running_kind = None
+        return investigate(options.pop("anchor"), **options)
 
     def threat_options(self, line: str) -> dict[str, Any]:
         """Parse and validate %spot_threat's arguments into investigate()'s keywords."""
