@@ -76,10 +76,11 @@ phish.referred
 # with headless Chromium when it is installed.
 
 # %%
+why = "; ".join(c2.evidence.loc[c2.evidence["suspicious"], "detail"])
 c2.save_storyboard(
-    "C2 beaconing over 995/TCP",
-    f"{c2.patient_zero['ip']} contacts {c2_ip} every minute all day with near-constant small "
-    "flows, plus a few multi-megabyte transfers: command and control. Isolate the host.",
+    "C2 beaconing",
+    f"{c2.patient_zero['ip']} talks to {c2_ip} all day: {why}. Command and control: isolate "
+    "the host.",
 )
 again = %spot_threat {c2_ip} --date {DEMO_DATE}
 print(again.storyboard_title, "|", again.storyboard_text)
