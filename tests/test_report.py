@@ -105,3 +105,16 @@ def test_to_pdf_with_chromium(reports, tmp_path):
 def test_to_pdf_without_chromium_says_what_to_do(reports, tmp_path):
     with pytest.raises(SpotLabError, match="could not print|needs Chromium"):
         reports["flow"].to_pdf(tmp_path / "x.pdf", chromium="/nonexistent/chromium")
+
+
+def test_widget_display_carries_an_html_fallback(reports, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)  # as inside a Jupyter kernel
+    with capture_output() as captured:
+        reports["proxy"]._ipython_display_()
+    (output,) = captured.outputs
+    assert "application/vnd.jupyter.widget-view+json" in output.data  # JupyterLab: the widget
+    assert "<td>Why</td>" in output.data["text/html"]  # nbconvert without widget state: HTML
