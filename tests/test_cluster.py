@@ -127,7 +127,8 @@ def test_confined_queries_are_equal_and_prune(duck, spark_engine):
         assert (len(expected) > 0) == nonempty
         pd.testing.assert_frame_equal(_normal(actual), _normal(expected))
     proxy = confine_to_days(parse("SELECT COUNT(*) AS n FROM proxy")[0], DEMO_DAY, DEMO_DAY)
-    plan = spark_engine.arrow("EXPLAIN " + proxy.sql("duckdb")).column(0)[0].as_py()
+    spark_engine._execute("SET spark.sql.maxMetadataStringLength=10000", [])  # untruncated plan
+    plan = spark_engine._execute("EXPLAIN " + proxy.sql("spark"), []).column(0)[0].as_py()
     day = DEMO_DAY.day
     assert re.search(rf"PartitionFilters: \[[^\]]*\(d#\d+ = {day}\)", plan), plan
 
@@ -197,6 +198,14 @@ def test_spotquery_on_spark_equals_duckdb(spark_server, spark_engine, demo_lake_
         assert "on hive" in repr(remote)
         pd.testing.assert_frame_equal(_normal(remote), _normal(local))
         assert len(local) == 10
+        engine = connections.session().get("spark")
+        engine.progress_after = 0.0
+        engine.progress = lambda *_: (_ for _ in ()).throw(KeyboardInterrupt)  # Ctrl-C mid-poll
+        result = ip.run_cell(
+            "%%spotquery\nSELECT COUNT(*) AS n FROM flow a CROSS JOIN flow b WHERE a.ibyt + b.ibyt = 7"
+        )
+        assert str(result.error_in_exec) == "hive query interrupted and cancelled on the server"
+        assert engine.last_state == "CANCELED"
     finally:
         connections.session().close_all()
         InteractiveShell.clear_instance()
