@@ -115,10 +115,21 @@ def execute_notebook(lake: Path, output: Path) -> Path:
             f"the demo notebook failed: {failure} (partial report: {output})"
         ) from None
     finally:
+        _prefer_static_html(notebook)
         html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
         output.write_text(html)
     _say(f"ran in {time.perf_counter() - started:.1f} s; report: {output}")
     return output
+
+
+def _prefer_static_html(notebook) -> None:
+    """Keep the HTML twin of widget outputs: a static report cannot run widgets."""
+    widget_view = "application/vnd.jupyter.widget-view+json"
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if widget_view in data and "text/html" in data:
+                del data[widget_view]
 
 
 def start_lab(lake: Path, port: int, open_browser: bool) -> int:
