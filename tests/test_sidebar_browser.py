@@ -234,6 +234,21 @@ def test_sidebar_lists_investigates_and_scores(lab, browser):
         kept.first.locator(".spot-lab-sev-button[data-severity='1']").get_attribute("class")
     )
 
+    # A score given elsewhere (the report's buttons in the kernel) shows when the sidebar
+    # is shown again.
+    from spot_lab import analyst
+
+    rows = page.locator("#spot-lab-threats .spot-lab-row")
+    other = next(
+        a
+        for a in (rows.nth(i).get_attribute("data-anchor") for i in range(rows.count()))
+        if a != anchor
+    )
+    analyst.record_score(lab["lake"], "flow", DEMO_DAY, other, 3)
+    page.click(".lm-TabBar-tab[data-id='filebrowser']")
+    page.click(".lm-TabBar-tab[data-id='spot-lab-threats']")
+    page.wait_for_selector(f"#spot-lab-threats .spot-lab-row.spot-lab-sev-3[data-anchor='{other}']")
+
     # bench/bench_threats_api.py reads this line (run with -s)
     print(f"\nsidebar first page of rows: {first_page * 1000:.0f} ms after opening")
 

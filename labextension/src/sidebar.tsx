@@ -1,5 +1,6 @@
 /** The threats sidebar: date, type, search, one page of flagged threats, scoring buttons. */
 import { ReactWidget } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { requestApi } from './api';
@@ -29,6 +30,8 @@ export interface ISidebarProps {
   get: <T>(endpoint: string) => Promise<T>;
   investigate: (anchor: string, type: DataType, date: string) => Promise<void>;
   isVisible: () => boolean;
+  /** Bumped each time the sidebar is shown again: reload (scores given elsewhere). */
+  shown: number;
 }
 
 const NO_LAKE_HELP =
@@ -85,7 +88,7 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
       })
       .catch(err => id === latest.current && setError(err.message))
       .finally(() => id === latest.current && setLoading(false));
-  }, [type, date, page, search, config.pageSize, tick]);
+  }, [type, date, page, search, config.pageSize, tick, props.shown]);
 
   // Auto-refresh only while the sidebar is visible and the tab is in front.
   React.useEffect(() => {
@@ -300,6 +303,7 @@ const PREFETCH_TTL_MS = 60_000;
 /** The Lumino widget in the left area; `config` changes re-render the list. */
 export class ThreatsSidebar extends ReactWidget {
   private _prefetch = new Prefetch();
+  private _shown = 0;
 
   constructor(
     private _config: ISidebarConfig,
@@ -311,6 +315,12 @@ export class ThreatsSidebar extends ReactWidget {
 
   set config(value: ISidebarConfig) {
     this._config = value;
+    this.update();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._shown += 1; // the first show loads anyway; later ones pick up new scores
     this.update();
   }
 
@@ -336,6 +346,7 @@ export class ThreatsSidebar extends ReactWidget {
         get={endpoint => this._prefetch.get(endpoint)}
         investigate={this._investigate}
         isVisible={() => this.isVisible}
+        shown={this._shown}
       />
     );
   }
