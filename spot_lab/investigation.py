@@ -25,6 +25,7 @@ from . import queries
 from .dates import date_range as make_range
 from .dates import parse_date
 from .errors import InputError, SpotLabError
+from .netcontext import is_ip
 from .report import ThreatReport
 
 TYPES = ("flow", "dns", "proxy")
@@ -525,7 +526,7 @@ class _Run:
         profile = self.df("proxy_profile")
         profile["day"] = pd.to_datetime(profile["p_date"]).dt.date
         self.profile(profile)
-        hosts = [h for h in r.uris["host"].dropna().unique() if _is_ip(h)]
+        hosts = [h for h in r.uris["host"].dropna().unique() if is_ip(h)]
         r.where = (
             _where(self.enrich(pd.DataFrame({"ip": hosts}), "ip"), "ip")
             if hosts
@@ -831,14 +832,6 @@ def _endpoints(clients: pd.DataFrame, column: str, metric: str, others: list[str
     return pd.concat([ours, theirs], ignore_index=True).assign(direction="outbound", bytes=0)
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_internal(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip).is_private
@@ -886,7 +879,7 @@ def _split_answers(answers: pd.Series) -> list[str]:
     found: dict[str, None] = {}
     for text in answers.dropna():
         for part in re.split(r"[|,\s]+", str(text)):
-            if part and _is_ip(part):
+            if part and is_ip(part):
                 found.setdefault(part, None)
     return list(found)
 

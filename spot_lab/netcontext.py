@@ -75,6 +75,15 @@ class ParsedIPs:
     key6: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # Python ints
 
 
+def is_ip(text: str) -> bool:
+    """True for one IPv4 or IPv6 address written in the usual notation."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def to_arrow_strings(values: IPValues) -> pa.Array:
     """Any column of IPs (Series, Arrow, list) as one Arrow string array; order kept."""
     if isinstance(values, pa.ChunkedArray):

@@ -101,12 +101,12 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
             value = list(value)[int(index)]
         elif isinstance(value, (list, tuple, set)):
             raise InputError(f"parameter :{name} is a list: use it as `column IN (:{name})`")
-        ordered.append(_plain(value))
+        ordered.append(plain_value(value))
     tree = tree.transform(lambda n: exp.Placeholder() if isinstance(n, exp.Placeholder) else n)
     return tree, ordered
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """numpy scalars and the like become plain Python values drivers understand."""
     item = getattr(value, "item", None)
     return item() if callable(item) and not isinstance(value, (str, bytes)) else value
@@ -126,7 +126,7 @@ def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[s
             sorted((k, len(v) if isinstance(v, (list, tuple)) else -1) for k, v in values.items())
         )
         text, slots = _prepared(sql, dialect, shape)
-        return text, [_plain(_fill(slot, values)) for slot in slots]
+        return text, [plain_value(_fill(slot, values)) for slot in slots]
     statements = parse(sql)
     if len(statements) != 1:
         raise QueryError("one statement at a time, please")

@@ -13,7 +13,6 @@ is there too.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 from typing import Any
 
@@ -24,7 +23,9 @@ from . import queries
 from .dates import parse_date
 from .errors import InputError
 from .lake import Lake
+from .netcontext import is_ip
 from .schema import TABLES, check_data_type
+from .sqltools import plain_value
 
 ANCHOR_COLUMN = {"flow_storyboard": "ip_threat", "proxy_storyboard": "p_threat",
                  "flow_timeline": "ip_threat", "proxy_timeline": "p_threat",
@@ -91,8 +92,7 @@ def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.Da
     elif data_type == "proxy":
         row["p_threat"] = anchor
     else:
-        is_ip = _is_ip(anchor)
-        row["ip_threat"], row["dns_threat"] = (anchor, "") if is_ip else ("", anchor)
+        row["ip_threat"], row["dns_threat"] = (anchor, "") if is_ip(anchor) else ("", anchor)
     return pd.DataFrame([row])
 
 
@@ -186,7 +186,7 @@ def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.
     for i, record in enumerate(merged[columns].itertuples(index=False)):
         names = []
         for j, value in enumerate(record):
-            values[f"v{i}_{j}"] = None if pd.isna(value) else _plain(value)
+            values[f"v{i}_{j}"] = None if pd.isna(value) else plain_value(value)
             names.append(f":v{i}_{j}")
         tuples.append(f"({', '.join(names)})")
     sql = queries.sql("investigation", "overwrite_partition")
@@ -200,16 +200,3 @@ def _engine(target: Any):
 
         return DuckDBEngine(target)
     return target
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

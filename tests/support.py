@@ -19,6 +19,18 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+# Debian's Chromium, headless, on a machine without internet (platform notes).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -8,19 +8,9 @@ import pytest
 
 from spot_lab import maps
 from spot_lab.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path
-from tests.support import chromium_path, require
+from tests.support import CHROMIUM_ARGS, chromium_path, require
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def ten_thousand_endpoints(seed: int = 17) -> pd.DataFrame:

@@ -27,19 +27,9 @@ from playwright.sync_api import expect
 
 from spot_lab.lake import Lake
 from tests.conftest import DEMO_DAY
-from tests.support import chromium_path, require
+from tests.support import CHROMIUM_ARGS, chromium_path, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _free_port() -> int:
