@@ -48,24 +48,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
     parser.add_argument("--k", type=int, default=50)
     args = parser.parse_args()
-    print(f"| seed | scenario | type | found in top {args.k} | first rank |")
-    print("|---|---|---|---|---|")
     total = found = 0
-    precisions: dict[str, list[float]] = {}
+    header = False
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as tmp:
             hits, precision = evaluate_seed(Path(tmp) / "lake", seed, args.flows, args.k)
-        for h in hits:
-            total += 1
-            found += h["found"]
-            print(f"| {seed} | {h['name']} | {h['type']} | {'yes' if h['found'] else 'no'} "
-                  f"| {h['rank'] if h['rank'] is not None else '-'} |")  # fmt: skip
-        for t, p in precision.items():
-            precisions.setdefault(t, []).append(p)
+        if not header:  # one row per seed: first rank of each scenario ('-': not in the top k)
+            names = " | ".join(h["name"] for h in hits)
+            print(f"| seed | flows/day | {names} | recall@{args.k} "
+                  f"| precision@{args.k} flow / dns / proxy |")  # fmt: skip
+            print("|---:|---:|" + "---:|" * (len(hits) + 1) + "---|")
+            header = True
+        total += len(hits)
+        found += sum(h["found"] for h in hits)
+        ranks = " | ".join(str(h["rank"]) if h["found"] else "-" for h in hits)
+        recall = sum(h["found"] for h in hits) / max(len(hits), 1)
+        prec = " / ".join(f"{precision[t]:.2f}" for t in ("flow", "dns", "proxy"))
+        print(f"| {seed} | {args.flows:,} | {ranks} | {recall:.2f} | {prec} |", flush=True)
     print()
-    print(f"recall@{args.k}: {found}/{total} = {found / max(total, 1):.2f}")
-    for t, values in precisions.items():
-        print(f"precision@{args.k} {t}: {sum(values) / len(values):.2f}")
+    print(f"recall@{args.k} over all seeds: {found}/{total} = {found / max(total, 1):.2f}")
 
 
 if __name__ == "__main__":

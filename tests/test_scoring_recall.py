@@ -15,9 +15,9 @@ def test_beacon_detector_finds_the_injected_c2(scored_lake_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Spot's per-IP LDA cannot flag attacks that make up most of an IP's own events; "
-    "see docs/readme/scoring.md 'notes for generator' (strict: passing makes this fail, "
-    "then remove the marker)",
+    reason="5 of 7 found on this day (0.71): the proxy scenarios (phishing, HTTP upload) carry "
+    "words seen once, like a third of this small day's requests; see docs/readme/evaluation.md "
+    "(strict: passing makes this fail, then remove the marker)",
 )
 def test_recall_at_50_over_injected_scenarios(scored_lake_path):
     hits = scenario_hits(scored_lake_path, DEMO_DAY, k=50)
