@@ -18,7 +18,7 @@ from ..errors import InputError
 # concentrations, whose estimates are (count + prior - 1) / total: the same additive smoothing as
 # a variational posterior mean with prior - 1. scikit-learn's defaults (1/K = 0.05 for both)
 # smooth 50x more: a word seen once then scores far above the floor of a busy host's foreign
-# words, which flooded the top of the list (docs/readme/evaluation.md).
+# words, which flooded the top of the list (the README, "Evaluation").
 DOC_TOPIC_PRIOR = 1.02 - 1
 TOPIC_WORD_PRIOR = 1.001 - 1
 
