@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spot_lab.config import load_settings  # noqa: E402
-from spot_lab.engine import DuckDBEngine  # noqa: E402
+from spot_lab.demo import score_lake  # noqa: E402
 from spot_lab.generator import generate  # noqa: E402
-from spot_lab.scoring import score_day  # noqa: E402
 from spot_lab.scoring.evaluation import precision_at, scenario_hits  # noqa: E402
 
 DAY = dt.date(2026, 11, 28)
@@ -28,15 +25,7 @@ DAY = dt.date(2026, 11, 28)
 
 def evaluate_seed(root: Path, seed: int, flows: int, k: int) -> tuple[list[dict], dict]:
     generate(root, DAY, days=1, flows_per_day=flows, seed=seed, force=True, progress=False)
-    settings = load_settings()
-    truth = json.loads((root / "ground_truth.json").read_text())
-    settings.user_domain = truth.get("generator", {}).get("user_domain", "") or ""
-    engine = DuckDBEngine(root)
-    try:
-        for data_type in ("flow", "dns", "proxy"):
-            score_day(engine, data_type, DAY, settings=settings, progress=False)
-    finally:
-        engine.close()
+    score_lake(root, DAY, progress=False)
     hits = scenario_hits(root, DAY, k)
     precision = {t: precision_at(root, DAY, t, k) for t in ("flow", "dns", "proxy")}
     return hits, precision

@@ -70,7 +70,8 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
     return lake
 
 
-def score_lake(lake: Path, day: dt.date) -> None:
+def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
+    """Run Spot's model for flow, DNS and proxy on one day of a demo lake."""
     from .demo_world import USER_DOMAIN
     from .engine import DuckDBEngine
     from .scoring import score_day
@@ -78,8 +79,9 @@ def score_lake(lake: Path, day: dt.date) -> None:
     engine = DuckDBEngine(lake)
     try:
         for data_type in ("flow", "dns", "proxy"):
-            _say(f"scoring {data_type} with Spot's suspicious-connects model")
-            score_day(engine, data_type, day, user_domain=USER_DOMAIN)
+            if progress:
+                _say(f"scoring {data_type} with Spot's suspicious-connects model")
+            score_day(engine, data_type, day, user_domain=USER_DOMAIN, progress=progress)
     finally:
         engine.close()
 

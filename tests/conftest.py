@@ -33,18 +33,11 @@ def demo_lake_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def scored_lake_path(demo_lake_path, tmp_path_factory) -> Path:
     """The demo lake after `spot-lab score` for every type (read-only; copy to write)."""
-    from spot_lab.demo_world import USER_DOMAIN
-    from spot_lab.engine import DuckDBEngine
-    from spot_lab.scoring import score_day
+    from spot_lab.demo import score_lake
 
     root = tmp_path_factory.mktemp("scored") / "lake"
     shutil.copytree(demo_lake_path, root)
-    engine = DuckDBEngine(root)
-    try:
-        for data_type in ("flow", "dns", "proxy"):
-            score_day(engine, data_type, DEMO_DAY, user_domain=USER_DOMAIN, progress=False)
-    finally:
-        engine.close()
+    score_lake(root, DEMO_DAY, progress=False)
     return root
 
 

@@ -16,7 +16,7 @@ def test_beacon_detector_finds_the_injected_c2(scored_lake_path):
 @pytest.mark.xfail(
     strict=True,
     reason="5 of 7 found on this day (0.71): the proxy scenarios (phishing, HTTP upload) carry "
-    "words seen once, like a third of this small day's requests; see the README, "Evaluation" "
+    "words seen once, like a third of this small day's requests; see the README's Evaluation section "
     "(strict: passing makes this fail, then remove the marker)",
 )
 def test_recall_at_50_over_injected_scenarios(scored_lake_path):
