@@ -113,7 +113,7 @@ def bench_lake(work: Path) -> list[str]:
 
     ours()  # warm the views and the file cache for every side alike
     # Two phases, each interleaving its own pair: JupySQL's 1M-row results churn the heap, and
-    # whichever query runs right after it pays for that (measured: 0.16 s instead of 0.12 s).
+    # whichever query runs right after it pays for that.
     t_ours, t_duck = best(ours, duckdb_own)
     t_ours_j, t_jupysql = best(ours, jupysql)
     return [

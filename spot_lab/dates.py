@@ -37,7 +37,3 @@ def date_range(
     if first > last:
         raise InputError(f"--from {first} is after --to {last}: swap them")
     return first, last
-
-
-def days_in(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]

@@ -35,7 +35,7 @@ from .schema import table as get_table
 
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
-_DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)$")
+_DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
 
 
 def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -113,7 +113,7 @@ class Lake:
         found = set()
         for path in self.root.glob(tbl.glob()):
             rel = path.relative_to(self.root / tbl.relative_dir()).as_posix()
-            match = re.match(r"y=(\d+)/m=(\d+)/d=(\d+)", rel)
+            match = _DAY_RE.match(rel)
             if match:
                 found.add(dt.date(*map(int, match.groups())))
         return sorted(found)
