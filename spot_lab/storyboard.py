@@ -22,7 +22,7 @@ import pyarrow as pa
 from . import queries
 from .dates import parse_date
 from .errors import InputError
-from .lake import Lake
+from .lake import Lake, to_arrow
 from .netcontext import is_ip
 from .schema import TABLES, check_data_type
 from .sqltools import plain_value
@@ -160,14 +160,11 @@ def _writer(target: Any):
 
 
 def _write_lake(lake: Lake, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
-    schema = TABLES[table].arrow_schema
-    new = pa.Table.from_pandas(rows[TABLES[table].column_names], preserve_index=False).cast(schema)
+    new = to_arrow(TABLES[table], rows)
 
     def change(current: pa.Table) -> pa.Table:
-        kept = pa.Table.from_pandas(
-            _keep_others(current.to_pandas(), table, anchor), preserve_index=False
-        )
-        return pa.concat_tables([kept.select(schema.names).cast(schema), new])
+        kept = to_arrow(TABLES[table], _keep_others(current.to_pandas(), table, anchor))
+        return pa.concat_tables([kept, new])
 
     lake.update_partition(table, day, change)
 
