@@ -15,7 +15,6 @@ from typing import Any
 from .. import queries
 
 GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLevelDomainNames
-DOCUMENT = {"flow": None, "dns": "ip_dst", "proxy": "clientip"}  # flow: both sip and dip
 
 
 def q(name: str, **parts: str) -> str:
