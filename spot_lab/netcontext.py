@@ -86,13 +86,13 @@ def is_ip(text: str) -> bool:
 
 def to_arrow_strings(values: IPValues) -> pa.Array:
     """Any column of IPs (Series, Arrow, list) as one Arrow string array; order kept."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
         try:
             values = pa.array(values, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             values = pa.array([None if v is None else str(v) for v in values], pa.string())
+    if isinstance(values, pa.ChunkedArray):  # also what Arrow-backed pandas Series give
+        values = values.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     if pa.types.is_null(values.type):

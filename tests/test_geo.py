@@ -103,6 +103,16 @@ def test_arrow_and_list_inputs_agree(locator):
     pd.testing.assert_frame_equal(from_list, from_arrow)
 
 
+def test_arrow_backed_series_keeps_its_index(locator):
+    table = pa.Table.from_batches(
+        [pa.record_batch({"ip": ["81.0.1.2", None]}), pa.record_batch({"ip": ["81.0.1.2"]})]
+    )
+    series = table.to_pandas(types_mapper=pd.ArrowDtype)["ip"].set_axis([7, 8, 9])
+    out = locator.locate(series)
+    assert out.index.tolist() == [7, 8, 9]
+    assert out["city"].fillna("-").tolist() == ["Paris", "-", "Paris"]
+
+
 def test_malformed_ips_are_flagged_not_raised(locator):
     bad = ["", "1.2.3", "256.1.1.1", "01.2.3.4", "1.2.3.4.5", "::gg", "hello", None, " 81.0.1.2 "]
     out = locator.locate(bad)

@@ -6,6 +6,7 @@ import ipaddress
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from spot_lab.engine import DuckDBEngine
@@ -50,6 +51,17 @@ def test_first_match_wins_for_ip_range_and_cidr(context_file):
         "",
     ]
     assert ctx.name_of(["8.8.8.8"], default=None).isna().all()
+
+
+def test_arrow_backed_series_with_several_chunks(context_file):
+    """Columns of `table.to_pandas()` (pandas 3 str / ArrowDtype) wrap a chunked array."""
+    ctx = NetworkContext.from_csv(context_file)
+    table = pa.Table.from_batches(
+        [pa.record_batch({"ip": ["10.0.0.1", None]}), pa.record_batch({"ip": ["8.8.8.8"]})]
+    )
+    for series in (table.to_pandas()["ip"], table.to_pandas(types_mapper=pd.ArrowDtype)["ip"]):
+        assert ctx.name_of(series).tolist() == ["FW.core router", "", ""]
+        assert parse_ips(series).valid.tolist() == [True, False, True]
 
 
 def test_matches_a_brute_force_reference(context_file):
