@@ -81,13 +81,10 @@ def _check_type(data_type: str) -> str:
     return data_type
 
 
-def days_with_data(engine: Engine, data_type: str) -> list[dt.date]:
-    rows = engine.arrow(f"SELECT DISTINCT y, m, d FROM {data_type}").to_pylist()
-    return sorted({dt.date(int(r["y"]), int(r["m"]), int(r["d"])) for r in rows})
-
-
 def _no_data(engine: Engine, data_type: str, day: dt.date) -> InputError:
-    days = days_with_data(engine, data_type)
+    from ..investigation import available_days
+
+    days = available_days(engine, data_type)
     listed = ", ".join(str(d) for d in days[-10:]) or "none"
     return InputError(f"no valid {data_type} events on {day}: days with {data_type} data: {listed}")
 
