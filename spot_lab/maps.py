@@ -305,17 +305,15 @@ def _view(bounds: list[list[float]], width: int = 900, height: int = 450) -> tup
 def endpoints_map(
     df: pd.DataFrame,
     ip: str = "ip",
-    bytes: str = "bytes",
-    connections: str = "connections",
-    direction: str = "direction",
-    center_ip: str | None = None,
-    geolocator: Any = None,
-    site: tuple[float, float] | None = None,
+    *,
     tiles: str | None = TILES,
     height: str = "450px",
+    **options: Any,
 ):
     """An ipyleaflet Map of the endpoints in `df` (a column of IPs, optional bytes,
-    connections and direction = inbound / outbound / two-way), aggregated by place.
+    connections and direction = inbound / outbound / two-way), aggregated by place;
+    `options` are `aggregate_endpoints`'s (bytes, connections, direction, center_ip,
+    geolocator, site).
 
     Lines start at `site`, else at `center_ip`'s place, else at the busiest internal place,
     else at the geolocator's home site (SpotLab.site_location, else the first site of
@@ -325,9 +323,7 @@ def endpoints_map(
     from ipyleaflet import GeoJSON, LegendControl, Map, Popup, WidgetControl
     from ipywidgets import HTML, Layout
 
-    ep = aggregate_endpoints(
-        df, ip, bytes, connections, direction, center_ip, geolocator=geolocator, site=site
-    )
+    ep = aggregate_endpoints(df, ip, **options)
     points, lines = endpoint_layers(ep, popups=False)  # popups are built on click
     bounds = _bounds(ep)
     center, zoom = _view(bounds)
@@ -543,25 +539,15 @@ def save_html(m, path: str | os.PathLike, title: str = "spot-lab map") -> Path:
 
 # ---- static figure ------------------------------------------------------------------------
 def endpoints_figure(
-    df: pd.DataFrame,
-    ip: str = "ip",
-    bytes: str = "bytes",
-    connections: str = "connections",
-    direction: str = "direction",
-    center_ip: str | None = None,
-    geolocator: Any = None,
-    site: tuple[float, float] | None = None,
-    ax=None,
-    title: str | None = None,
+    df: pd.DataFrame, ip: str = "ip", *, ax=None, title: str | None = None, **options: Any
 ):
-    """The same aggregation as a matplotlib figure (world outline, lines, circles)."""
+    """The same aggregation as a matplotlib figure (world outline, lines, circles); `options`
+    as for `endpoints_map`."""
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    ep = aggregate_endpoints(
-        df, ip, bytes, connections, direction, center_ip, geolocator=geolocator, site=site
-    )
+    ep = aggregate_endpoints(df, ip, **options)
     if ax is None:  # a bare Figure: no pyplot state, shown once by Jupyter, savefig for reports
         fig = Figure(figsize=(10, 5.2), dpi=100)
         ax = fig.add_subplot()
