@@ -8,9 +8,9 @@ The notebook is assembled from notebooks/sections/*.py (jupytext percent format)
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -168,24 +168,19 @@ def run_demo(
     flows_per_day: int = 200_000,
     open_browser: bool = True,
 ) -> int:
+    # Check before the minutes of generating and scoring, not after.
+    if importlib.util.find_spec("jupyterlab" if not execute else "nbclient") is None:
+        raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
     lake_path = Path(lake or load_settings().lake).expanduser().resolve()
     prepare_lake(lake_path, flows_per_day)
     if execute:
         target = Path(output or Path.cwd() / "spot-lab-demo.html").resolve()
         execute_notebook(lake_path, target)
         return 0
-    if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
-        raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
     return start_lab(lake_path, port, open_browser)
 
 
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
-def main() -> None:  # `python -m spot_lab.demo build`: refresh notebooks/demo.ipynb
+def main() -> None:  # `python -m spot_lab.demo`: refresh notebooks/demo.ipynb
     import nbformat
 
     nbformat.write(build_notebook(), REPO_NOTEBOOKS / "demo.ipynb")
