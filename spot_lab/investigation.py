@@ -447,20 +447,9 @@ class _Run:
         self.patient_zero(r.clients, "client", "first_seen")
         total = int(names["total"].sum())
         ev = r.add_evidence
-        nx = int(names["nxdomain"].sum())
-        ev(
-            "NXDOMAIN rate",
-            round(nx / total, 3),
-            f"{nx:,} of {total:,} responses were NXDOMAIN",
-            nx / total >= 0.2,
-        )
-        txt = int(names["txt"].sum())
-        ev(
-            "TXT share",
-            round(txt / total, 3),
-            f"{txt:,} of {total:,} queries asked for TXT records",
-            txt / total >= 0.2,
-        )
+        nx, txt = int(names["nxdomain"].sum()), int(names["txt"].sum())
+        _rate(ev, "NXDOMAIN rate", nx, total, "responses were NXDOMAIN", 0.2)
+        _rate(ev, "TXT share", txt, total, "queries asked for TXT records", 0.2)
         unique = len(names)
         ev(
             "distinct names",
@@ -590,12 +579,7 @@ class _Run:
                 breakdown["respcode"].astype(str).str[:1].isin(["4", "5"]), "requests"
             ].sum()
         )
-        ev(
-            "error responses",
-            round(errors / total, 3),
-            f"{errors:,} of {total:,} answered 4xx/5xx",
-            errors / total >= 0.5,
-        )
+        _rate(ev, "error responses", errors, total, "answered 4xx/5xx", 0.5)
         uncategorised = int(
             breakdown.loc[
                 breakdown["webcat"]
@@ -604,12 +588,8 @@ class _Run:
                 "requests",
             ].sum()
         )
-        ev(
-            "uncategorised share",
-            round(uncategorised / total, 3),
-            f"{uncategorised:,} of {total:,} requests went to an uncategorised site",
-            uncategorised / total >= 0.5,
-        )
+        what = "requests went to an uncategorised site"
+        _rate(ev, "uncategorised share", uncategorised, total, what, 0.5)
         agents = len(r.agents)
         ev("distinct user agents", agents, f"{agents} user agent(s)", False)
 
@@ -837,6 +817,11 @@ def _is_internal(ip: str) -> bool:
         return ipaddress.ip_address(ip).is_private
     except ValueError:
         return False
+
+
+def _rate(ev, item: str, part: int, total: int, what: str, threshold: float) -> None:
+    """Evidence that is a share of the total, suspicious from `threshold` up."""
+    ev(item, round(part / total, 3), f"{part:,} of {total:,} {what}", part / total >= threshold)
 
 
 def _first(frame: pd.DataFrame, column: str) -> str:
