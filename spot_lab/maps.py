@@ -111,11 +111,13 @@ def aggregate_endpoints(
         geolocator = default_geolocator()
     import duckdb
     import pyarrow as pa
+    import pyarrow.compute as pc
 
+    from .netcontext import to_arrow_strings
     from .queries import sql
 
     n = len(df)
-    rows = {"ip": df[ip].astype("string").str.strip().to_numpy(dtype=object, na_value=None)}
+    rows = {"ip": pc.utf8_trim_whitespace(to_arrow_strings(df[ip]))}
     for name, column in (("bytes", bytes), ("connections", connections)):
         if column in df.columns:
             rows[name] = pd.to_numeric(df[column], errors="coerce").fillna(0).to_numpy(float)
