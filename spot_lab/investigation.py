@@ -313,8 +313,7 @@ class _Run:
         peers["cv_interval"] = peers["sd_interval"] / peers["mean_interval"].where(
             peers["mean_interval"] > 0
         )
-        for col in ("first_seen", "last_seen", "first_contact"):
-            peers[col] = _epoch_text(peers[col])
+        _epoch_columns(peers, "first_seen", "last_seen", "first_contact")
         me = pd.DataFrame(
             {
                 "peer": [r.anchor],
@@ -326,9 +325,7 @@ class _Run:
         both = self.enrich(pd.concat([me, peers], ignore_index=True), "peer")  # one lookup
         me, peers = both.iloc[:1], both.iloc[1:].reset_index(drop=True)
         r.peers = peers
-        r.details = self.df("flow_details")
-        for col in ("first_seen", "last_seen"):
-            r.details[col] = _epoch_text(r.details[col])
+        r.details = _epoch_columns(self.df("flow_details"))
         for direction, attr in (
             ("inbound", "inbound"),
             ("outbound", "outbound"),
@@ -409,15 +406,11 @@ class _Run:
         if names.empty:
             r.mark_empty(f"no DNS responses for {r.anchor} {_span(r.first_day, r.last_day)}")
             return
-        for col in ("first_seen", "last_seen"):
-            names[col] = _epoch_text(names[col])
+        _epoch_columns(names)
         names["entropy"] = _entropies(_subdomains(names["dns_qry_name"]))
         r.queries = names
         if self.target.kind == "name":
-            clients = self.df("dns_by_client")
-            for col in ("first_seen", "last_seen"):
-                clients[col] = _epoch_text(clients[col])
-            clients = self.enrich(clients, "client")
+            clients = self.enrich(_epoch_columns(self.df("dns_by_client")), "client")
             r.clients = clients
             lanes = clients["client"].head(MAX_LANES).tolist()
             lane_col = "ip_dst"
@@ -838,7 +831,11 @@ def epoch_text(values: pd.Series) -> pd.Series:
     return text.where(values.notna(), None)
 
 
-_epoch_text = epoch_text
+def _epoch_columns(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Turn the epoch columns (first/last seen by default) into text, in place."""
+    for col in columns or ("first_seen", "last_seen"):
+        frame[col] = epoch_text(frame[col])
+    return frame
 
 
 def _subdomains(names: pd.Series) -> pd.Series:
