@@ -23,30 +23,36 @@ def _top(lake: Lake, table: str, day: dt.date, k: int, order: str) -> list[dict]
     return rows.head(k).to_dict("records")
 
 
+def _scenarios(lake: Lake) -> list[dict]:
+    return json.loads((lake.root / "ground_truth.json").read_text())["scenarios"]
+
+
+def _ranks(kind: str, top: list[dict], ips: set, names: set, uris: set) -> list[int]:
+    """Positions in `top` (rows of `<kind>_scores` or flow_beacons) matching the anchors."""
+    if kind == "flow":
+        return [i for i, r in enumerate(top) if {r["srcip"], r["dstip"]} & ips]
+    if kind == "dns":
+        return [i for i, r in enumerate(top) if r["dns_qry_name"] in names or r["ip_dst"] in ips]
+    return [i for i, r in enumerate(top) if r["fulluri"] in uris]
+
+
+def _scores_top(lake: Lake, data_type: str, day: dt.date, k: int) -> list[dict]:
+    order = "rank" if data_type == "flow" else "ml_score"
+    return _top(lake, f"{data_type}_scores", day, k, order)
+
+
 def scenario_hits(lake_root: str | Path, day: dt.date, k: int = 50) -> list[dict]:
     """One record per injected scenario of `day`: name, type, found, first rank (or None)."""
     lake = Lake(lake_root)
-    truth = json.loads((lake.root / "ground_truth.json").read_text())
+    tops = {t: [_scores_top(lake, t, day, k)] for t in ("flow", "dns", "proxy")}
+    tops["flow"].append(_top(lake, "flow_beacons", day, k, "score"))
     out = []
-    for s in truth["scenarios"]:
+    for s in _scenarios(lake):
         if s.get("date") not in (None, str(day)):
             continue
         kind, anchors = s["data_type"], s["anchors"]
         ips, names, uris = set(anchors["ips"]), set(anchors["query_names"]), set(anchors["uris"])
-        if kind == "flow":
-            tops = [
-                _top(lake, "flow_scores", day, k, "rank"),
-                _top(lake, "flow_beacons", day, k, "score"),
-            ]
-            ranks = [i for top in tops for i, r in enumerate(top) if {r["srcip"], r["dstip"]} & ips]
-        elif kind == "dns":
-            top = _top(lake, "dns_scores", day, k, "ml_score")
-            ranks = [
-                i for i, r in enumerate(top) if r["dns_qry_name"] in names or r["ip_dst"] in ips
-            ]
-        else:
-            top = _top(lake, "proxy_scores", day, k, "ml_score")
-            ranks = [i for i, r in enumerate(top) if r["fulluri"] in uris]
+        ranks = [i for top in tops[kind] for i in _ranks(kind, top, ips, names, uris)]
         out.append({"name": s["name"], "type": kind, "found": bool(ranks),
                     "rank": min(ranks) if ranks else None})  # fmt: skip
     return out
@@ -55,24 +61,11 @@ def scenario_hits(lake_root: str | Path, day: dt.date, k: int = 50) -> list[dict
 def precision_at(lake_root: str | Path, day: dt.date, data_type: str, k: int = 50) -> float:
     """Share of the top-k flagged rows of a type that belong to some injected scenario."""
     lake = Lake(lake_root)
-    truth = json.loads((lake.root / "ground_truth.json").read_text())
     ips, names, uris = set(), set(), set()
-    for s in truth["scenarios"]:
-        ips |= (
-            set(s["anchors"]["ips"]) | set(s["internal_hosts"])
-            if s["data_type"] == data_type
-            else set()
-        )
+    for s in _scenarios(lake):
+        if s["data_type"] == data_type:
+            ips |= set(s["anchors"]["ips"]) | set(s["internal_hosts"])
         names |= set(s["anchors"]["query_names"])
         uris |= set(s["anchors"]["uris"])
-    order = "rank" if data_type == "flow" else "ml_score"
-    top = _top(lake, f"{data_type}_scores", day, k, order)
-    if not top:
-        return 0.0
-    if data_type == "flow":
-        good = [r for r in top if {r["srcip"], r["dstip"]} & ips]
-    elif data_type == "dns":
-        good = [r for r in top if r["dns_qry_name"] in names or r["ip_dst"] in ips]
-    else:
-        good = [r for r in top if r["fulluri"] in uris]
-    return len(good) / len(top)
+    top = _scores_top(lake, data_type, day, k)
+    return len(_ranks(data_type, top, ips, names, uris)) / len(top) if top else 0.0
