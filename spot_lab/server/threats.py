@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
-from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +19,6 @@ from ..config import SpotLab
 from ..engine import DuckDBEngine, Engine
 from ..errors import InputError, SpotLabError
 from ..schema import DATA_TYPES
-from ..sqltools import prepare
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -81,28 +79,9 @@ def countries(
     return {ip: country for ip, country in pairs if isinstance(country, str) and country}
 
 
-@lru_cache(maxsize=64)
-def _prepared(name: str, dialect: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """A query rendered for the engine once, and the order its values bind in.
-
-    Parsing and rendering with sqlglot costs more than running a page query, so the list
-    (asked for on every page turn) renders each of its queries once per process. Values
-    still travel separately: each call binds them in the recorded order.
-    """
-    markers = {n: f"\x00{n}" for n in names}
-    text, ordered = prepare(queries.sql("server", name), markers, dialect)
-    return text, tuple(str(v)[1:] for v in ordered)
-
-
 def run(engine: Engine, name: str, params: dict[str, Any]) -> pa.Table:
-    """Run a scalar-parameter query of server.yaml through the prepared-text cache."""
-    text, order = _prepared(name, engine.dialect, tuple(sorted(params)))
-    try:
-        return engine._execute(text, [params[n] for n in order])
-    except SpotLabError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - driver errors become one-line QueryErrors
-        raise engine.error(text, exc) from None
+    """Run a query of server.yaml (sqltools.prepare renders each query once per process)."""
+    return engine.arrow(queries.sql("server", name), params)
 
 
 def _day_params(day: dt.date) -> dict[str, int]:
