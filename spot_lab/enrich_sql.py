@@ -86,7 +86,7 @@ def _udf(fn):
 
 def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = None) -> None:
     """Register the enrichment functions and the `network_context` relation on `con`."""
-    from .netcontext import category_of, parse_ips, to_arrow_strings
+    from .netcontext import category_of, parse_distinct
 
     src = _Sources(Path(lake_root), settings)
 
@@ -94,18 +94,16 @@ def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = No
         return pa.array(src.context().name_of(ips, default=None), pa.string())
 
     def net_category(ips):
-        names = net_context(ips).to_pylist()
-        return pa.array([None if n is None else category_of(n) for n in names], pa.string())
+        names = pc.dictionary_encode(net_context(ips))  # categorize each distinct name once
+        categories = [category_of(n) for n in names.dictionary.to_pylist()]
+        return pa.array(categories, pa.string()).take(names.indices)
 
     def internal(ips):
-        arr = to_arrow_strings(ips)
-        enc = pc.dictionary_encode(arr, null_encoding="encode")
-        parsed = parse_ips(enc.dictionary)
-        mask = pa.array(parsed.valid & src.internal().is_internal(parsed))
-        return mask.take(enc.indices)
+        _, rows, parsed = parse_distinct(ips)
+        return pa.array(parsed.valid & src.internal().is_internal(parsed)).take(rows)
 
     def geo_table(ips) -> pa.Table:
-        located = src.geolocator().locate(to_arrow_strings(ips))
+        located = src.geolocator().locate(ips)
         return pa.Table.from_pandas(located[list(GEO_FIELDS)], preserve_index=False)
 
     def geo(ips):

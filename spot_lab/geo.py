@@ -34,9 +34,8 @@ from .netcontext import (
     ParsedIPs,
     context_path,
     internal_path,
-    parse_ips,
+    parse_distinct,
 )
-from .netcontext import to_arrow_strings as _strings
 
 log = logging.getLogger(__name__)
 
@@ -246,9 +245,7 @@ class GeoLocator:
         Columns: ip (as given), valid, internal, country_code, country, region, city,
         latitude, longitude, owner, asn, domain. Malformed or null IPs are `valid=False`.
         """
-        arr = _strings(ips)
-        enc = pc.dictionary_encode(arr, null_encoding="encode")
-        parsed = parse_ips(enc.dictionary)
+        arr, idx, parsed = parse_distinct(ips)
         n = len(parsed.valid)
         internal = parsed.valid & self.internal.is_internal(parsed)
         todo = parsed.valid & ~internal
@@ -272,7 +269,6 @@ class GeoLocator:
         distinct = {"valid": pa.array(parsed.valid), "internal": pa.array(internal)}
         for name in COLUMNS[3:]:
             distinct[name] = pa.array(cols[name], types.get(name, pa.string()), from_pandas=True)
-        idx = enc.indices
         rows = {  # all-null columns (no owner in DB-IP, no domain in mmdb) need no take
             k: pa.nulls(len(idx), v.type) if v.null_count == len(v) else v.take(idx)
             for k, v in distinct.items()

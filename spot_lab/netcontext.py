@@ -1,7 +1,8 @@
 """Network context: which of our networks an IP belongs to, vectorized (reference 4.1-4.3).
 
 - `parse_ips(values)`: strings -> validity, IP version and integer keys (IPv4 parsed with
-  Arrow kernels; only IPv6 text goes through the `ipaddress` module).
+  Arrow kernels; only IPv6 text goes through the `ipaddress` module); `parse_distinct(values)`
+  parses each distinct IP once and says how to map the answers back to the rows.
 - `RangeTable`: "first matching entry wins" over IPs, CIDRs and ranges, answered with one
   `numpy.searchsorted` over pre-painted elementary intervals (IPv4 and IPv6 kept apart).
 - `NetworkContext`: Spot's `networkcontext_1.csv` (header, then `ip|cidr|a-b,name`) and the
@@ -140,6 +141,14 @@ def parse_ips(values: IPValues) -> ParsedIPs:
     return ParsedIPs(text, valid, v6, key4, key6)
 
 
+def parse_distinct(values: IPValues) -> tuple[pa.Array, pa.Array, ParsedIPs]:
+    """(the strings, each row's index into its distinct values, the distinct values parsed):
+    answer per distinct IP on `parsed`, then `.take(indices)` back to the rows."""
+    arr = to_arrow_strings(values)
+    enc = pc.dictionary_encode(arr, null_encoding="encode")
+    return arr, enc.indices, parse_ips(enc.dictionary)
+
+
 def _span(value: str) -> tuple[bool, int, int]:
     """An IP, CIDR or `a-b` range as (is_v6, first, last); ValueError when malformed."""
     value = value.strip()
@@ -258,12 +267,10 @@ class NetworkContext:
 
     def name_of(self, ips: IPValues, default: str | None = "") -> pd.Series:
         """The context name of each IP (`default` where none matches); order kept."""
-        arr = to_arrow_strings(ips)
-        enc = pc.dictionary_encode(arr, null_encoding="encode")
-        idx = self.index_of(parse_ips(enc.dictionary))
+        _, rows, parsed = parse_distinct(ips)
         names = np.array([e.name for e in self.entries] + [default], dtype=object)
-        distinct = pa.array(names[idx], pa.string())
-        return pd.Series(distinct.take(enc.indices).to_pandas(), name="network_context")
+        distinct = pa.array(names[self.index_of(parsed)], pa.string())
+        return pd.Series(distinct.take(rows).to_pandas(), name="network_context")
 
     def site_of(self, parsed: ParsedIPs) -> tuple[np.ndarray, np.ndarray]:
         """Latitude/longitude given by the matching entry (NaN where none)."""
