@@ -407,7 +407,8 @@ class _Run:
             r.mark_empty(f"no DNS responses for {r.anchor} {_span(r.first_day, r.last_day)}")
             return
         _epoch_columns(names)
-        names["entropy"] = _entropies(_subdomains(names["dns_qry_name"]))
+        subdomains = _subdomains(names["dns_qry_name"])
+        names["entropy"] = _entropies(subdomains)
         r.queries = names
         if self.target.kind == "name":
             clients = self.enrich(_epoch_columns(self.df("dns_by_client")), "client")
@@ -461,7 +462,7 @@ class _Run:
         )
         ev(
             "mean subdomain length",
-            round(float(_subdomains(names["dns_qry_name"]).str.len().mean()), 1),
+            round(float(subdomains.str.len().mean()), 1),
             "characters before the registered domain",
             False,
         )
@@ -491,13 +492,7 @@ class _Run:
             r.referred = self.df("proxy_referred")
             lanes, lane_col = r.clients["client"].head(MAX_LANES).tolist(), "clientip"
         else:
-            hosts = r.uris.groupby("host", as_index=False)["requests"].sum()
-            lanes = (
-                hosts.sort_values(["requests", "host"], ascending=[False, True])["host"]
-                .head(MAX_LANES)
-                .tolist()
-            )
-            lane_col = "host"
+            lanes, lane_col = _busiest_hosts(r.uris).head(MAX_LANES).tolist(), "host"
         r.top_peers = lanes
         timeline = self.df("proxy_timeline", {"lanes": lanes}, lane=lane_col)
         if not timeline.empty:
@@ -544,11 +539,9 @@ class _Run:
             f"highest path/query entropy {top:.2f} bits/char over {len(r.uris)} URI(s)",
             top >= HIGH_URI_ENTROPY,
         )
-        hosts = r.uris.groupby("host", as_index=False)["requests"].sum()
+        hosts = _busiest_hosts(r.uris)
         if len(hosts):
-            host = str(
-                hosts.sort_values(["requests", "host"], ascending=[False, True])["host"].iloc[0]
-            )
+            host = str(hosts.iloc[0])
             usage = self.df("proxy_host_usage", {"host": host})
             clients = int(usage["clients"].iloc[0])
             ev(
@@ -810,6 +803,12 @@ def _is_internal(ip: str) -> bool:
         return ipaddress.ip_address(ip).is_private
     except ValueError:
         return False
+
+
+def _busiest_hosts(uris: pd.DataFrame) -> pd.Series:
+    """The web hosts of the URIs, most requested first."""
+    hosts = uris.groupby("host", as_index=False)["requests"].sum()
+    return hosts.sort_values(["requests", "host"], ascending=[False, True])["host"]
 
 
 def _rate(ev, item: str, part: int, total: int, what: str, threshold: float) -> None:
