@@ -118,20 +118,15 @@ def to_dialect(tree: exp.Expression, dialect: str) -> str:
 
 def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[str, list[Any]]:
     """Parse one statement of canonical SQL, bind its parameters, render it for `dialect`."""
-    values = values or {}
-    if not any(isinstance(v, set) for v in values.values()):
-        # Parsing and rendering cost tens of ms; the text only depends on the SQL, the dialect
-        # and the parameters' shape (list lengths), so it is rendered once per shape.
-        shape = tuple(
-            sorted((k, len(v) if isinstance(v, (list, tuple)) else -1) for k, v in values.items())
-        )
-        text, slots = _prepared(sql, dialect, shape)
-        return text, [plain_value(_fill(slot, values)) for slot in slots]
-    statements = parse(sql)
-    if len(statements) != 1:
-        raise QueryError("one statement at a time, please")
-    tree, ordered = bind(statements[0], values)
-    return to_dialect(tree, dialect), ordered
+    # a set is listed once, so its values and placeholders agree on one order
+    values = {k: list(v) if isinstance(v, set) else v for k, v in (values or {}).items()}
+    # Parsing and rendering cost tens of ms; the text only depends on the SQL, the dialect
+    # and the parameters' shape (list lengths), so it is rendered once per shape.
+    shape = tuple(
+        sorted((k, len(v) if isinstance(v, (list, tuple)) else -1) for k, v in values.items())
+    )
+    text, slots = _prepared(sql, dialect, shape)
+    return text, [plain_value(_fill(slot, values)) for slot in slots]
 
 
 class _Slot:
@@ -145,7 +140,7 @@ class _Slot:
 
 def _fill(slot: _Slot, values: Mapping[str, Any]) -> Any:
     value = values[slot.name]
-    return value if slot.index < 0 else list(value)[slot.index]
+    return value if slot.index < 0 else value[slot.index]
 
 
 @functools.lru_cache(maxsize=512)

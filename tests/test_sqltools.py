@@ -52,6 +52,13 @@ def test_list_binds_as_in_list_in_both_spellings():
         assert "IN (?, ?, ?)" in text
 
 
+def test_set_and_tuple_bind_like_lists():
+    sql = "SELECT 1 FROM flow WHERE sip IN :ips AND dport = :port"
+    text, values = prepare(sql, {"ips": {"a", "b", "c"}, "port": 53}, "duckdb")
+    assert "IN (?, ?, ?)" in text and sorted(values[:3]) == ["a", "b", "c"] and values[3] == 53
+    assert prepare(sql, {"ips": ("a", "b", "c"), "port": 53}, "duckdb")[1] == ["a", "b", "c", 53]
+
+
 def test_missing_parameter_is_a_clear_error():
     with pytest.raises(InputError, match=":ip"):
         prepare("SELECT * FROM flow WHERE sip = :ip", {}, "duckdb")
