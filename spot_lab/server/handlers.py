@@ -10,6 +10,7 @@ Errors answer JSON `{"error": "<one line saying what to do>", "reason": ...}`:
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -107,13 +108,18 @@ class SpotHandler(APIHandler):
     def arg(self, name: str, default: str | None = None) -> str | None:
         return self.get_query_argument(name, default)
 
+    def subject(self, data: dict[str, Any] | None = None) -> tuple[str, dt.date]:
+        """The checked type and day: from a POST's JSON body, else the query string."""
+        if data is None:
+            return threats.check_type(self.arg("type", "flow")), parse_date(self.arg("date") or "")
+        return threats.check_type(data.get("type")), parse_date(str(data.get("date", "")))
+
 
 class ThreatsHandler(SpotHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         try:
-            data_type = threats.check_type(self.arg("type", "flow"))
-            day = parse_date(self.arg("date") or "")
+            data_type, day = self.subject()
             page = threats.check_page(self.arg("page", "1"))
             size = threats.check_page(
                 self.arg("page_size", str(threats.DEFAULT_PAGE_SIZE)),
@@ -140,8 +146,7 @@ class ScoreHandler(SpotHandler):
     async def post(self) -> None:
         try:
             data = self.body()
-            data_type = threats.check_type(data.get("type"))
-            day = parse_date(str(data.get("date", "")))
+            data_type, day = self.subject(data)
             severity = analyst.check_severity(data.get("severity"))
             anchor = analyst.check_anchor(data.get("anchor"))
         except InputError as exc:
@@ -164,8 +169,7 @@ class StoryboardHandler(SpotHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         try:
-            data_type = threats.check_type(self.arg("type", "flow"))
-            day = parse_date(self.arg("date") or "")
+            data_type, day = self.subject()
             anchor = analyst.check_anchor(self.arg("anchor"))
         except InputError as exc:
             return self.fail(400, str(exc), "input")
@@ -187,8 +191,7 @@ class StoryboardHandler(SpotHandler):
     async def post(self) -> None:
         try:
             data = self.body()
-            data_type = threats.check_type(data.get("type"))
-            day = parse_date(str(data.get("date", "")))
+            data_type, day = self.subject(data)
             anchor = analyst.check_anchor(data.get("anchor"))
             title, text = data.get("title"), data.get("text", "")
             if not isinstance(title, str) or not title.strip() or not isinstance(text, str):
