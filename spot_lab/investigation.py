@@ -346,9 +346,9 @@ class _Run:
             columns={"peer": "ip"}
         )
         self.patient_zero(peers, "peer", "first_contact")
-        self.flow_evidence(peers)
+        self.flow_evidence(peers, me)
 
-    def flow_evidence(self, peers: pd.DataFrame) -> None:
+    def flow_evidence(self, peers: pd.DataFrame, me: pd.DataFrame) -> None:
         r, ev = self.report, self.report.add_evidence
         mine = r.details.groupby("dport", as_index=False)["connections"].sum()
         mine = mine[mine["dport"] < 49152]  # service ports, not the clients' ephemeral ones
@@ -388,7 +388,7 @@ class _Run:
             )
         sent, received = int(peers["bytes_sent"].sum()), int(peers["bytes_received"].sum())
         ratio = sent / received if received else math.inf if sent else 0.0
-        internal = _is_internal(r.anchor)
+        internal = bool(me["internal"].iloc[0])  # private space or the configured ranges
         # data leaving the network: an internal anchor sending, or an external one receiving
         leaving = ratio if internal else (1 / ratio if ratio else math.inf)
         ev(
@@ -796,13 +796,6 @@ def _endpoints(clients: pd.DataFrame, column: str, metric: str, others: list[str
     ours = pd.DataFrame({"ip": clients[column], "connections": clients[metric]})
     theirs = pd.DataFrame({"ip": others, "connections": 1})
     return pd.concat([ours, theirs], ignore_index=True).assign(direction="outbound", bytes=0)
-
-
-def _is_internal(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_private
-    except ValueError:
-        return False
 
 
 def _busiest_hosts(uris: pd.DataFrame) -> pd.Series:
