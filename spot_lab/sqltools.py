@@ -51,34 +51,27 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
         )
     ordered: list[Any] = []
 
+    def expanded(item: Any) -> list[exp.Placeholder] | None:
+        """The placeholders a list-valued `:name` expands to; None for anything else."""
+        if not isinstance(item, exp.Placeholder):
+            return None
+        seq = values.get(item.name)
+        if not isinstance(seq, (list, tuple, set)):
+            return None
+        if not seq:
+            raise InputError(f"parameter :{item.name} is an empty list")
+        return [exp.Placeholder(this=f"{item.name}\x00{i}") for i in range(len(seq))]
+
     def expand_lists(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.In):
-            new_items = []
-            for item in node.expressions or []:
-                if isinstance(item, exp.Placeholder) and isinstance(
-                    values.get(item.name), (list, tuple, set)
-                ):
-                    seq = list(values[item.name])
-                    if not seq:
-                        raise InputError(f"parameter :{item.name} is an empty list")
-                    new_items.extend(
-                        exp.Placeholder(this=f"{item.name}\x00{i}") for i in range(len(seq))
-                    )
-                else:
-                    new_items.append(item)
-            node.set("expressions", new_items)
+            items = [new for item in node.expressions or [] for new in expanded(item) or [item]]
             # `x IN :ips` parses as an IN with a placeholder in `field`/`query`
-            field = node.args.get("field") or node.args.get("query")
-            if isinstance(field, exp.Placeholder) and isinstance(
-                values.get(field.name), (list, tuple, set)
-            ):
-                seq = list(values[field.name])
+            whole = expanded(node.args.get("field") or node.args.get("query"))
+            if whole:
                 node.set("field", None)
                 node.set("query", None)
-                node.set(
-                    "expressions",
-                    [exp.Placeholder(this=f"{field.name}\x00{i}") for i in range(len(seq))],
-                )
+                items = whole
+            node.set("expressions", items)
         return node
 
     tree = tree.transform(expand_lists)

@@ -57,6 +57,12 @@ def test_set_and_tuple_bind_like_lists():
     text, values = prepare(sql, {"ips": {"a", "b", "c"}, "port": 53}, "duckdb")
     assert "IN (?, ?, ?)" in text and sorted(values[:3]) == ["a", "b", "c"] and values[3] == 53
     assert prepare(sql, {"ips": ("a", "b", "c"), "port": 53}, "duckdb")[1] == ["a", "b", "c", 53]
+    for spelled in (
+        "SELECT 1 FROM flow WHERE sip IN :ips",
+        "SELECT 1 FROM flow WHERE sip IN (:ips)",
+    ):
+        with pytest.raises(InputError, match="empty list"):
+            prepare(spelled, {"ips": []}, "duckdb")
 
 
 def test_missing_parameter_is_a_clear_error():
