@@ -11,7 +11,6 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from ..errors import SpotLabError
 from .reputation import reputation_of
@@ -77,8 +76,7 @@ def network_context(ips: pd.Series, settings, lake_root: Path | None) -> pd.Seri
     from ..netcontext import NetworkContext, context_path
 
     context = NetworkContext.from_csv(context_path(settings, lake_root or settings.lake))
-    values = pa.array(ips.astype(object).tolist(), pa.string())  # a plain (unchunked) array
-    return pd.Series(context.name_of(values).to_numpy(), index=ips.index).fillna("")
+    return pd.Series(context.name_of(ips).to_numpy(), index=ips.index).fillna("")
 
 
 def ip_columns(ips: pd.Series, settings, lake_root: Path | None) -> pd.DataFrame:
@@ -89,8 +87,7 @@ def ip_columns(ips: pd.Series, settings, lake_root: Path | None) -> pd.DataFrame
     try:
         from ..geo import default_geolocator, spot_columns
 
-        values = pa.array(ips.astype(object).tolist(), pa.string())
-        out = spot_columns(values, default_geolocator(settings, lake=root))
+        out = spot_columns(ips, default_geolocator(settings, lake=root))
         out.index = ips.index
         return out
     except SpotLabError as exc:
@@ -109,8 +106,10 @@ def _int32(values: pd.Series) -> pd.Series:
 
 
 def flow_scores(rows: pd.DataFrame, settings, lake_root: Path | None) -> pd.DataFrame:
-    src = ip_columns(rows["sip"], settings, lake_root)
-    dst = ip_columns(rows["dip"], settings, lake_root)
+    # both sides in one call: an IP seen as source and destination is looked up once
+    both = ip_columns(pd.concat([rows["sip"], rows["dip"]], ignore_index=True), settings, lake_root)
+    src = both.iloc[: len(rows)].set_axis(rows.index)
+    dst = both.iloc[len(rows) :].set_axis(rows.index)
     return pd.DataFrame(
         {
             "tstart": rows["tstart"],
