@@ -8,6 +8,7 @@ and every argument error is shown as a one-line UsageError, never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import shlex
 import time
@@ -104,17 +105,21 @@ class SpotResult(pd.DataFrame):
             f"on {info.get('engine', '?')}"
         )
 
+    @property
+    def _limit(self) -> int:
+        return self.attrs.get("spotquery", {}).get("displaylimit", 10)
+
     def _preview(self) -> pd.DataFrame:
-        return pd.DataFrame(self).head(self.attrs.get("spotquery", {}).get("displaylimit", 10))
+        return pd.DataFrame(self).head(self._limit)
 
     def __repr__(self) -> str:
-        limit = self.attrs.get("spotquery", {}).get("displaylimit", 10)
+        limit = self._limit
         body = repr(self._preview()) if limit else ""
         more = f"\n(first {limit} shown)" if limit and len(self) > limit else ""
         return f"{body}{more}\n{self._caption()}".lstrip("\n")
 
     def _repr_html_(self) -> str:
-        limit = self.attrs.get("spotquery", {}).get("displaylimit", 10)
+        limit = self._limit
         table = self._preview().to_html(max_rows=limit or 1) if limit else ""
         more = f" (first {limit} shown)" if limit and len(self) > limit else ""
         caption = html.escape(self._caption() + more)
@@ -124,6 +129,7 @@ class SpotResult(pd.DataFrame):
 def _as_usage(run: Callable[..., Any]) -> Callable[..., Any]:
     """spot-lab errors become one-line UsageErrors; interrupts say what happened."""
 
+    @functools.wraps(run)
     def wrapper(self: SpotLabMagics, *args: Any, **kwargs: Any) -> Any:
         self._running_kind = None  # set by the run to the engine it queries
         try:
@@ -135,8 +141,6 @@ def _as_usage(run: Callable[..., Any]) -> Callable[..., Any]:
             where = "on the server" if kind not in ("query", "duckdb") else ""
             raise UsageError(f"{kind} query interrupted and cancelled {where}".strip()) from None
 
-    wrapper.__name__ = run.__name__
-    wrapper.__doc__ = run.__doc__
     return wrapper
 
 
@@ -299,7 +303,6 @@ def load_ipython_extension(ipython) -> None:
 def unload_ipython_extension(ipython) -> None:
     ipython.configurables = [c for c in ipython.configurables if not isinstance(c, SpotLab)]
     ipython.magics_manager.registry.pop("SpotLabMagics", None)
-    for kind, names in (("line", ("spot_connect", "spotquery", "spot_threat")),):
-        for name in names:
-            ipython.magics_manager.magics[kind].pop(name, None)
+    for name in ("spot_connect", "spotquery", "spot_threat"):
+        ipython.magics_manager.magics["line"].pop(name, None)
     ipython.magics_manager.magics["cell"].pop("spotquery", None)
