@@ -742,23 +742,19 @@ def _share(frame: pd.DataFrame, key: str, metric: str) -> pd.DataFrame:
 
 
 def _impact(peers: pd.DataFrame) -> pd.DataFrame:
-    """Spot's impact analysis: peers per direction and network-context category."""
-    category = peers.apply(_category, axis=1)
+    """Spot's impact analysis: peers per direction and network-context category.
+
+    A named host gets Spot's category (VPN/DMZ/Proxy/FW, else DMZ); unnamed hosts are kept
+    apart as Internal / External instead of Spot's blanket DMZ."""
+    from .netcontext import category_of
+
+    names = peers["name"].fillna("").astype(str)
+    unnamed = np.where(peers["internal"].fillna(False).astype(bool), "Internal", "External")
+    category = np.where(names != "", names.map(category_of), unnamed)
     table = peers.assign(category=category).groupby(["direction", "category"], as_index=False)
     return table.agg(
         peers=("peer", "count"), connections=("connections", "sum"), bytes=("bytes", "sum")
     )
-
-
-def _category(row) -> str:
-    """Spot's category of a named host (VPN/DMZ/Proxy/FW, else DMZ); unnamed hosts are kept
-    apart as Internal / External instead of Spot's blanket DMZ."""
-    from .netcontext import category_of
-
-    name = str(row.get("name") or "")
-    if name:
-        return category_of(name)
-    return "Internal" if row.get("internal") else "External"
 
 
 def _where(frame: pd.DataFrame, column: str) -> pd.DataFrame:
