@@ -55,6 +55,14 @@ def check_severity(value: Any) -> int:
     return severity
 
 
+def check_type(value: Any) -> str:
+    """flow, dns or proxy (schema.check_data_type); InputError otherwise."""
+    try:
+        return check_data_type(value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 def check_anchor(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError("missing anchor: give the IP, query name or URI to score")
@@ -75,14 +83,15 @@ def _lake_and_engine(target: Engine | Lake | str | os.PathLike) -> tuple[Lake, E
     return lake, DuckDBEngine(lake)
 
 
-def _day_params(day: dt.date) -> dict[str, int]:
+def day_params(day: dt.date) -> dict[str, int]:
+    """The :y :m :d values of a day partition."""
     return {"y": day.year, "m": day.month, "d": day.day}
 
 
 def matching_rows(engine: Engine, data_type: str, day: dt.date, anchor: str) -> pa.Table:
     """The day's flagged rows an analyst score of `anchor` applies to."""
     sql = queries.sql("server", f"score_rows_{data_type}")
-    return engine.arrow(sql, {**_day_params(day), "anchor": anchor})
+    return engine.arrow(sql, {**day_params(day), "anchor": anchor})
 
 
 def _investigation_rows(data_type: str, rows: pa.Table, severity: int, day: dt.date) -> pa.Table:
@@ -173,10 +182,7 @@ def record_score(
     Raises InputError (and writes nothing) for a bad type, date or severity, or an anchor
     with no flagged row that day.
     """
-    try:
-        data_type = check_data_type(data_type)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    data_type = check_type(data_type)
     day = parse_date(day)
     severity = check_severity(severity)
     anchor = check_anchor(anchor)
@@ -198,13 +204,10 @@ def analyst_scores(
     target: Engine | Lake | str | os.PathLike, data_type: str, day: str | dt.date
 ) -> pa.Table:
     """The day's `<type>_threat_investigation` rows (any engine)."""
-    try:
-        data_type = check_data_type(data_type)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    data_type = check_type(data_type)
     day = parse_date(day)
     engine = target if isinstance(target, Engine) else _lake_and_engine(target)[1]
-    return engine.arrow(queries.sql("server", f"analyst_scores_{data_type}"), _day_params(day))
+    return engine.arrow(queries.sql("server", f"analyst_scores_{data_type}"), day_params(day))
 
 
 def severity_of(

@@ -174,8 +174,8 @@ async def test_threats_of_a_day_without_scores_is_an_empty_page(jp_fetch):
 
 
 BAD_THREATS = [
-    ({"type": "netflow", "date": DAY}, "bad type"),
-    ({"type": "flow' OR 1=1", "date": DAY}, "bad type"),
+    ({"type": "netflow", "date": DAY}, "unknown data type"),
+    ({"type": "flow' OR 1=1", "date": DAY}, "unknown data type"),
     ({"type": "flow", "date": "2026-13-01"}, "YYYY-MM-DD"),
     ({"type": "flow", "date": "'; DROP TABLE x; --"}, "YYYY-MM-DD"),
     ({"type": "flow"}, "YYYY-MM-DD"),
@@ -225,7 +225,7 @@ BAD_SCORES = [
     ({"type": "flow", "date": DAY, "anchor": "' OR 1=1 --", "severity": 1}, "no flagged"),
     ({"type": "proxy", "date": DAY, "anchor": "%", "severity": 1}, "no flagged"),
     ({"type": "flow", "date": "2026-11-31", "anchor": "ANCHOR", "severity": 1}, "YYYY-MM-DD"),
-    ({"type": "http", "date": DAY, "anchor": "ANCHOR", "severity": 1}, "bad type"),
+    ({"type": "http", "date": DAY, "anchor": "ANCHOR", "severity": 1}, "unknown data type"),
     ({"type": "flow", "date": DAY, "anchor": "", "severity": 1}, "anchor"),
     ({"type": "flow", "date": DAY, "anchor": ["ANCHOR"], "severity": 1}, "anchor"),
     ("not json", "JSON"),
@@ -289,7 +289,7 @@ async def test_storyboard_round_trip(jp_fetch):
 
 BAD_STORIES = [
     ("GET", {"type": "flow", "date": DAY}, "anchor"),
-    ("GET", {"type": "x", "date": DAY, "anchor": "1.2.3.4"}, "bad type"),
+    ("GET", {"type": "x", "date": DAY, "anchor": "1.2.3.4"}, "unknown data type"),
     ("GET", {"type": "flow", "date": "yesterday", "anchor": "1.2.3.4"}, "YYYY-MM-DD"),
     ("POST", {"type": "flow", "date": DAY, "anchor": "1.2.3.4", "title": ""}, "title"),
     ("POST", {"type": "flow", "date": "2026/11/28", "anchor": "1.2.3.4", "title": "t"}, "YYYY"),

@@ -111,8 +111,8 @@ class SpotHandler(APIHandler):
     def subject(self, data: dict[str, Any] | None = None) -> tuple[str, dt.date]:
         """The checked type and day: from a POST's JSON body, else the query string."""
         if data is None:
-            return threats.check_type(self.arg("type", "flow")), parse_date(self.arg("date") or "")
-        return threats.check_type(data.get("type")), parse_date(str(data.get("date", "")))
+            return analyst.check_type(self.arg("type", "flow")), parse_date(self.arg("date") or "")
+        return analyst.check_type(data.get("type")), parse_date(str(data.get("date", "")))
 
 
 class ThreatsHandler(SpotHandler):

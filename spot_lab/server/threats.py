@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import queries
+from ..analyst import day_params
 from ..config import SpotLab
 from ..engine import DuckDBEngine, Engine
 from ..errors import InputError, SpotLabError
@@ -29,12 +30,6 @@ def like_pattern(text: str) -> str:
     """A lower-case `%text%` LIKE pattern with LIKE's own characters escaped (ESCAPE '\\')."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def check_type(value: str | None) -> str:
-    if value not in DATA_TYPES:
-        raise InputError(f"bad type {value!r}: use one of {', '.join(DATA_TYPES)}")
-    return value
 
 
 def check_page(value: Any, name: str = "page", upper: int | None = None) -> int:
@@ -82,10 +77,6 @@ def countries(
 def run(engine: Engine, name: str, params: dict[str, Any]) -> pa.Table:
     """Run a query of server.yaml (sqltools.prepare renders each query once per process)."""
     return engine.arrow(queries.sql("server", name), params)
-
-
-def _day_params(day: dt.date) -> dict[str, int]:
-    return {"y": day.year, "m": day.month, "d": day.day}
 
 
 def _flow_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
@@ -176,7 +167,7 @@ def threats_page(
     settings: SpotLab | None = None,
 ) -> dict[str, Any]:
     """One page of the day's flagged threats with analyst scores of that day and totals."""
-    params = {**_day_params(day), "q": q, "pattern": like_pattern(q)}
+    params = {**day_params(day), "q": q, "pattern": like_pattern(q)}
     totals = run(engine, f"threats_{data_type}_totals", params)
     total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
     offset = (page - 1) * page_size
