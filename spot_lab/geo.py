@@ -34,6 +34,8 @@ from .netcontext import (
     ParsedIPs,
     context_path,
     internal_path,
+    load_context,
+    load_internal,
     parse_distinct,
 )
 
@@ -364,10 +366,10 @@ def _parse_site(text: str) -> tuple[float, float] | None:
 def _cached(
     path: str, internal: str, context: str, sites: str, site: str, stamp: tuple
 ) -> GeoLocator:
-    options = {
-        "internal": InternalRanges.from_csv(internal),
-        "context": NetworkContext.from_csv(context),
-        "sites": NetworkContext.from_csv(sites),
+    options = {  # the files' parses shared with the SQL functions (cached by mtime)
+        "internal": load_internal(internal),
+        "context": load_context(context),
+        "sites": load_context(sites),
         "site": _parse_site(site),
     }
     if path:
