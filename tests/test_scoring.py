@@ -37,9 +37,10 @@ def test_flow_enrichment(scored_lake_path):
     for side in ("src", "dst"):
         ips, flags = rows[f"{side}ip"], rows[f"{side}ip_internal"]
         assert set(flags) <= {0, 1}
-        assert (flags[ips.str.startswith("10.")] == 1).all()
-        external = ips[~ips.str.match(r"^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\.")]
-        assert (flags[external.index] == 0).all()
+        internal = ips.str.startswith("10.")
+        assert internal.any() and (flags[internal] == 1).all()
+        external = ~ips.str.match(r"^(10|192\.168|172\.(1[6-9]|2\d|3[01]))\.")
+        assert external.any() and (flags[external] == 0).all()
     # public IPs get Spot's "<region>;<city> <owner>" from the bundled DB-IP database
     assert (rows.loc[rows.dstip_internal == 0, "dst_geoloc"].str.contains(";")).any()
     assert (rows.src_rep == "").all()  # no reputation service configured
@@ -48,18 +49,22 @@ def test_flow_enrichment(scored_lake_path):
 def test_dns_and_proxy_enrichment(scored_lake_path):
     lake = Lake(scored_lake_path)
     dns = lake.read_partition("dns_scores", DEMO_DAY).to_pandas()
-    assert (
-        dns.loc[dns.dns_qry_class == "0x00000001", "dns_qry_class_name"] == "Internet (IN)"
-    ).all()
-    assert (dns.loc[dns.dns_qry_type == 1, "dns_qry_type_name"] == "A").all()
-    assert (dns.loc[dns.dns_qry_rcode == 0, "dns_qry_rcode_name"] == "NoError").all()
+    proxy = lake.read_partition("proxy_scores", DEMO_DAY).to_pandas()
+    labels = [
+        (dns, "dns_qry_class", "0x00000001", "Internet (IN)"),
+        (dns, "dns_qry_type", 1, "A"),
+        (dns, "dns_qry_rcode", 0, "NoError"),
+        (dns, "dns_qry_rcode", 3, "NXDomain"),
+        (proxy, "respcode", 200, "OK"),
+        (proxy, "respcode", 404, "Not Found"),
+    ]
+    for rows, column, code, name in labels:  # each code present, each of its rows labelled
+        mine = rows[column] == code
+        assert mine.any() and (rows.loc[mine, f"{column}_name"] == name).all(), (column, code)
     assert (dns.hh == dns.frame_time.str.slice(12, 14).astype(int)).all()
     sample = dns[dns.dns_qry_name.str.count(r"\.") >= 1].iloc[0]
     assert sample.dns_qry_name.endswith(sample.tld) and sample.tld.count(".") >= 1
     assert (dns.network_context != "").any()
-    proxy = lake.read_partition("proxy_scores", DEMO_DAY).to_pandas()
-    assert (proxy.loc[proxy.respcode == 200, "respcode_name"] == "OK").all()
-    assert (proxy.loc[proxy.respcode == 404, "respcode_name"] == "Not Found").all()
     assert proxy.word.str.count("_").min() >= 7
 
 
