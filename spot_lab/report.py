@@ -276,10 +276,7 @@ class ThreatReport:
         if frame.empty or "internal" not in frame:
             return None
         inside = frame[frame["internal"].astype(bool)]
-        return [
-            (ip, n)
-            for ip, n in zip(inside[col], inside.get("name", [""] * len(inside)), strict=False)
-        ]
+        return list(zip(inside[col], inside.get("name", [""] * len(inside)), strict=True))
 
     def _seen(self) -> tuple[str, str]:
         frame = {"flow": self.peers, "dns": self.queries, "proxy": self.clients}[self.data_type]
@@ -425,7 +422,7 @@ class ThreatReport:
         return frame[["ip", "bytes", "connections", "direction"]]
 
     def _map_options(self) -> dict[str, Any]:
-        # lines start at the busiest internal place (our side), as Spot's globe drew them
+        # reuse the investigation's geolocator (same database and sites; None: the default)
         return {"geolocator": self._locator}
 
     # ---- HTML ----------------------------------------------------------------------------------
@@ -507,12 +504,13 @@ class ThreatReport:
         text = html.escape(self.storyboard_text).replace("\n", "<br>")
         return f"<h2>Storyboard: {html.escape(self.storyboard_title)}</h2><p>{text}</p>"
 
+    def _images_html(self, *figures: str) -> str:
+        """The named figures ("profile", "timeline", "map") as inline PNGs, skipping empty ones."""
+        pngs = ((getattr(self, f"{name}_png")(), name) for name in figures)
+        return "".join(_img(png, name) for png, name in pngs if png)
+
     def _repr_html_(self) -> str:
-        images = "".join(
-            _img(png, alt)
-            for png, alt in ((self.profile_png(), "profile"), (self.timeline_png(), "timeline"))
-            if png
-        )
+        images = self._images_html("profile", "timeline")
         return (
             f"<div class='spot-report'><style>{_CSS}</style>{self._summary_html()}"
             f"{self._storyboard_html()}{images}{self._tables_html(10)}</div>"
@@ -521,15 +519,7 @@ class ThreatReport:
     def to_html(self, path: str | Path) -> Path:
         """A self-contained executive report: summary, tables, timeline and map images."""
         path = Path(path)
-        images = "".join(
-            _img(png, alt)
-            for png, alt in (
-                (self.profile_png(), "profile"),
-                (self.timeline_png(), "timeline"),
-                (self.map_png(), "map"),
-            )
-            if png
-        )
+        images = self._images_html("profile", "timeline", "map")
         body = (
             f"<div class='spot-report'>{self._summary_html()}{self._storyboard_html()}"
             f"<h2>When and where</h2>{images}{self._tables_html(25)}"
