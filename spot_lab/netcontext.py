@@ -221,16 +221,16 @@ class NetworkContext:
     def __init__(self, entries: Sequence[ContextEntry] = (), source: str = "") -> None:
         self.entries = list(entries)
         self.source = source
-        spans = []
+        self.spans: list[tuple[bool, int, int]] = []  # (is_v6, first, last) per entry
         for e in self.entries:
             try:
-                spans.append(_span(e.network))
+                self.spans.append(_span(e.network))
             except ValueError:
                 raise InputError(
                     f"{source or 'network context'}: {e.network!r} is not an IP, CIDR or "
                     "a-b range: fix or remove that line"
                 ) from None
-        self.table = RangeTable(spans)
+        self.table = RangeTable(self.spans)
 
     @classmethod
     def from_csv(cls, path: str | Path) -> NetworkContext:
@@ -281,7 +281,7 @@ class NetworkContext:
 
     def to_arrow(self) -> pa.Table:
         """One row per entry with its integer range, for SQL (`network_context` relation)."""
-        spans = [_span(e.network) for e in self.entries]
+        spans = self.spans
         return pa.table(
             {
                 "position": pa.array(range(1, len(spans) + 1), pa.int32()),
