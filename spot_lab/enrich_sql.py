@@ -40,7 +40,8 @@ GEO_FIELDS = {
     "owner": pa.string(),
     "asn": pa.int64(),
 }
-GEO_STRUCT = "STRUCT(country_code VARCHAR, country VARCHAR, region VARCHAR, city VARCHAR, latitude DOUBLE, longitude DOUBLE, owner VARCHAR, asn BIGINT)"
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.int64(): "BIGINT"}
+GEO_STRUCT = f"STRUCT({', '.join(f'{n} {_SQL_TYPES[t]}' for n, t in GEO_FIELDS.items())})"
 
 
 class _Sources:
