@@ -25,7 +25,6 @@ sys.path.insert(0, {root!r})
 from spot_lab.engine import DuckDBEngine
 from spot_lab.scoring import score_day
 engine = DuckDBEngine({lake!r})
-engine.con.execute("SET enable_progress_bar = false")
 result = score_day(engine, {data_type!r}, {day!r}, progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"events": result.events, "seconds": result.seconds, "peak_mb": peak,
