@@ -33,6 +33,7 @@ from .netcontext import (
     NetworkContext,
     ParsedIPs,
     context_path,
+    file_stamp,
     internal_path,
     load_context,
     load_internal,
@@ -397,15 +398,8 @@ def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> 
     sites = str(root / "context" / "sites.csv")  # written by the generator: subnet,...,lat,lon
     site = getattr(settings, "site_location", "")
     path = str(Path(settings.geoip_db).expanduser()) if settings.geoip_db else ""
-    stamp = tuple(_mtime(p) for p in (path, internal, context, sites))
+    stamp = tuple(file_stamp(p) for p in (path, internal, context, sites))
     return _cached(path, internal, context, sites, site, stamp)
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime if path else 0.0
-    except OSError:
-        return 0.0
 
 
 # ---- Spot's flow_scores enrichment columns ----------------------------------------------

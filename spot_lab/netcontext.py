@@ -341,7 +341,8 @@ class InternalRanges:
         return self.special_mask(parsed) | self.configured_mask(parsed)
 
 
-def _stamp(path: str | Path) -> float:
+def file_stamp(path: str | Path) -> float:
+    """The file's modification time (ns), -1 when it does not exist: a cache key part."""
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
@@ -360,12 +361,12 @@ def _internal_cached(path: str, stamp: float) -> InternalRanges:
 
 def load_context(path: str | Path) -> NetworkContext:
     """`NetworkContext.from_csv`, re-read only when the file changes."""
-    return _context_cached(str(path), _stamp(path))
+    return _context_cached(str(path), file_stamp(path))
 
 
 def load_internal(path: str | Path) -> InternalRanges:
     """`InternalRanges.from_csv`, re-read only when the file changes."""
-    return _internal_cached(str(path), _stamp(path))
+    return _internal_cached(str(path), file_stamp(path))
 
 
 def context_path(settings, lake_root: str | Path) -> Path:
