@@ -370,3 +370,41 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
         assert line.startswith("%spot_threat ")
         args = _threat_parser().parse_args(_split(shell.var_expand(line[len("%spot_threat ") :])))
         assert (args.anchor, args.type, args.date) == (anchor, "proxy", "2026-11-28")
+
+
+def test_scope_follows_the_user_domain_label_and_private_hosts():
+    import pyarrow as pa
+
+    from spot_lab.server import threats
+
+    dns = pa.table(
+        {
+            "rank": [0, 1],
+            "dns_qry_name": ["mail.Acme.com", "acmex.com"],
+            "ip_dst": ["10.0.0.1", "10.0.0.2"],
+            "frame_time": ["t", "t"],
+            "ml_score": [0.1, 0.2],
+            "tld": ["com", "com"],
+            "dns_sev": [None, None],
+            "ip_sev": [None, None],
+        }
+    )
+    assert [r["scope"] for r in threats._dns_rows(dns, "acme")] == ["internal", "external"]
+    assert [r["scope"] for r in threats._dns_rows(dns, "")] == ["external", "external"]
+    hosts = ["wiki.acme.org:8080", "192.168.1.5", "8.8.8.8:443", "example.com"]
+    n = len(hosts)
+    proxy = pa.table(
+        {
+            "rank": list(range(n)),
+            "fulluri": [f"http://{h}/" for h in hosts],
+            "clientip": ["10.0.0.9"] * n,
+            "tdate": ["2026-11-28"] * n,
+            "time": ["00:00:00"] * n,
+            "ml_score": [0.1] * n,
+            "host": hosts,
+            "sev": [None] * n,
+        }
+    )
+    rows = threats._proxy_rows(proxy, "acme")
+    assert [r["scope"] for r in rows] == ["internal", "internal", "external", "external"]
+    assert [r["external_ip"] for r in rows] == [None, None, "8.8.8.8", None]

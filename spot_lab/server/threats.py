@@ -107,12 +107,12 @@ def _flow_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
-    def scope(name: str | None) -> str:
-        # A name is internal when one of its labels is the organisation's (Spot's USER_DOMAIN).
-        labels = (name or "").lower().split(".")
-        return "internal" if user_domain and user_domain.lower() in labels else "external"
+def _in_user_domain(name: str | None, user_domain: str) -> bool:
+    """A name is internal when one of its labels is the organisation's (Spot's USER_DOMAIN)."""
+    return bool(user_domain) and user_domain.lower() in (name or "").lower().split(".")
 
+
+def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
     return [
         {
             "rank": r["rank"],
@@ -120,7 +120,7 @@ def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
             "peer": r["ip_dst"],
             "time": r["frame_time"],
             "score": r["ml_score"],
-            "scope": scope(r["dns_qry_name"]),
+            "scope": "internal" if _in_user_domain(r["dns_qry_name"], user_domain) else "external",
             "external_ip": None,
             "detail": r["tld"] or "",
             "severity": r["dns_sev"] or r["ip_sev"],
@@ -135,8 +135,8 @@ def _proxy_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
         # The outside party of a proxied request is the host (serverip is the proxy's own).
         host = (r["host"] or "").split(":")[0].lower()
         literal = _ip_or_none(host)
-        internal = (literal is not None and literal.is_private) or (
-            bool(user_domain) and user_domain.lower() in host.split(".")
+        internal = (literal is not None and literal.is_private) or _in_user_domain(
+            host, user_domain
         )
         rows.append(
             {
