@@ -334,7 +334,7 @@ class _Run:
             setattr(r, attr, peers[peers["direction"] == direction].reset_index(drop=True))
         r.top_by_bytes = _top_per_group(peers, "bytes", self.top)
         r.top_by_connections = _top_per_group(peers, "connections", self.top)
-        lanes = _lanes(r.top_by_connections, r.top_by_bytes, "peer")
+        lanes = _lanes("peer", r.top_by_connections, r.top_by_bytes)
         r.top_peers = lanes
         r.timeline = _minutes(self.df("flow_timeline", {"peers": lanes}))
         profile = self.df("flow_profile")
@@ -717,13 +717,10 @@ def _top_per_group(peers: pd.DataFrame, metric: str, top: int) -> pd.DataFrame:
     return ordered.groupby("direction", sort=False).head(top).reset_index(drop=True)
 
 
-def _lanes(*frames: pd.DataFrame) -> list[str]:
-    *tables, column = frames
-    seen: dict[str, None] = {}
-    for frame in tables:
-        for value in frame[column]:
-            seen.setdefault(value, None)
-    return list(seen)[:MAX_LANES] or ["-"]
+def _lanes(column: str, *frames: pd.DataFrame) -> list[str]:
+    """The distinct values of `column` across the frames, in order of first appearance."""
+    seen = pd.unique(pd.concat([frame[column] for frame in frames], ignore_index=True))
+    return list(seen[:MAX_LANES]) or ["-"]
 
 
 def _minutes(timeline: pd.DataFrame) -> pd.DataFrame:
