@@ -87,12 +87,10 @@ def load_storyboard(
 # ---- the rows --------------------------------------------------------------------------------
 def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.DataFrame:
     row: dict[str, str] = {"title": str(title), "text": str(text or "")}
-    if data_type == "flow":
-        row["ip_threat"] = anchor
-    elif data_type == "proxy":
-        row["p_threat"] = anchor
-    else:
+    if data_type == "dns":
         row["ip_threat"], row["dns_threat"] = (anchor, "") if is_ip(anchor) else ("", anchor)
+    else:
+        row[ANCHOR_COLUMN[f"{data_type}_storyboard"]] = anchor
     return pd.DataFrame([row])
 
 
