@@ -43,6 +43,7 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
     Raises InputError naming any parameter that has no value.
     """
     tree = tree.copy()
+    values = {k: list(v) if isinstance(v, set) else v for k, v in values.items()}  # one order
     missing = sorted({n for n in parameter_names(tree) if n not in values})
     if missing:
         raise InputError(
@@ -91,7 +92,7 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
         name, _, index = node.name.partition("\x00")
         value = values[name]
         if index:
-            value = list(value)[int(index)]
+            value = value[int(index)]
         elif isinstance(value, (list, tuple, set)):
             raise InputError(f"parameter :{name} is a list: use it as `column IN (:{name})`")
         ordered.append(plain_value(value))
