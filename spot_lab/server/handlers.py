@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,9 +68,9 @@ class Backend:
         for _ in range(self.workers):
             self.pool.submit(warm)
 
-    async def run(self, fn, *args: Any) -> Any:
+    async def run(self, fn: Callable[[Engine], Any]) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, lambda: fn(self.engine(), *args))
+        return await loop.run_in_executor(self.pool, lambda: fn(self.engine()))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -85,9 +86,9 @@ class SpotHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps({"error": message, "reason": reason}))
 
-    async def answer(self, fn, *args: Any) -> None:
+    async def answer(self, fn: Callable[[Engine], Any]) -> None:
         try:
-            result = await self.backend.run(fn, *args)
+            result = await self.backend.run(fn)
         except InputError as exc:
             return self.fail(400, str(exc), "input")
         except NoLakeError as exc:
