@@ -29,7 +29,6 @@ class TopicModel:
     phi: pa.Table  # word, t0 .. t{K-1}: P(word | topic)
     documents: int
     words: int
-    topics: int
 
 
 def fit(counts: pa.Table, topics: int, seed: int, max_iter: int = 10) -> TopicModel:
@@ -79,4 +78,4 @@ def fit(counts: pa.Table, topics: int, seed: int, max_iter: int = 10) -> TopicMo
     phi_table = pa.table(
         {"word": words.dictionary, **{f"t{k}": pa.array(phi[k, :]) for k in range(topics)}}
     )
-    return TopicModel(theta_table, phi_table, n_docs, n_words, topics)
+    return TopicModel(theta_table, phi_table, n_docs, n_words)
