@@ -206,6 +206,36 @@ def investigate(
     return run.execute()
 
 
+def query_sql(
+    query: str, data_type: str, *, anchor: str = "", rows: str | None = None, **fragments: str
+) -> str:
+    """The named query with its fragments spliced in (never values: those are bound).
+
+    {rows} is the anchor's flows (the `rows` temp table, else pushdown-friendly scans), {days}
+    the day predicate of the table the query reads, {anchor} the `anchor` fragment."""
+    text = queries.sql("investigation", query)
+    if "{rows}" in text:
+        text = text.replace("{rows}", rows or queries.sql("investigation", "rows_flow_ip"))
+    table = query.split("_", 1)[0]
+    oa = table == "storyboard" or any(w in query for w in ("score", "rank", "beacons"))
+    days = "days_oa" if oa else f"days_{table if table in TYPES else data_type}"
+    fragments.setdefault("days", queries.sql("investigation", days))
+    if anchor:
+        fragments.setdefault("anchor", queries.sql("investigation", anchor))
+    for key, value in fragments.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+_ANCHOR_FRAGMENTS = {
+    ("flow", "ip"): "anchor_flow_ip",
+    ("dns", "ip"): "anchor_dns_client",
+    ("dns", "name"): "anchor_dns_name",
+    ("proxy", "uri"): "anchor_proxy_uri",
+    ("proxy", "ip"): "anchor_proxy_client",
+}
+
+
 class _Run:
     """State of one investigation: the engine, the bound values and the report being built."""
 
@@ -244,30 +274,10 @@ class _Run:
 
     # -- SQL ---------------------------------------------------------------------------------
     def sql(self, query: str, **fragments: str) -> str:
-        """The named query with its fragments spliced in (never values: those are bound)."""
-        text = queries.sql("investigation", query)
-        if "{rows}" in text:  # the anchor's rows: a temp table, or pushdown-friendly scans
-            rows = self.rows_table if query != "materialize_rows" else None
-            text = text.replace("{rows}", rows or queries.sql("investigation", "rows_flow_ip"))
-        table = query.split("_", 1)[0]
-        oa = table == "storyboard" or any(w in query for w in ("score", "rank", "beacons"))
-        days = "days_oa" if oa else f"days_{table if table in TYPES else self.target.data_type}"
-        fragments.setdefault("days", queries.sql("investigation", days))
-        fragments.setdefault("anchor", self._anchor_fragment())
-        for key, value in fragments.items():
-            text = text.replace("{" + key + "}", value)
-        return text
-
-    def _anchor_fragment(self) -> str:
+        rows = self.rows_table if query != "materialize_rows" else None
         t = self.target
-        name = {
-            ("flow", "ip"): "anchor_flow_ip",
-            ("dns", "ip"): "anchor_dns_client",
-            ("dns", "name"): "anchor_dns_name",
-            ("proxy", "uri"): "anchor_proxy_uri",
-            ("proxy", "ip"): "anchor_proxy_client",
-        }[(t.data_type, t.kind)]
-        return queries.sql("investigation", name)
+        anchor = _ANCHOR_FRAGMENTS[(t.data_type, t.kind)]
+        return query_sql(query, t.data_type, anchor=anchor, rows=rows, **fragments)
 
     def df(self, name: str, extra: dict | None = None, **fragments: str) -> pd.DataFrame:
         params = self.params | (extra or {})

@@ -70,12 +70,12 @@ def load_storyboard(
     engine_or_lake: Any, data_type: str, day: Any, anchor: str
 ) -> tuple[str, str] | None:
     """(title, text) saved for the anchor on `day` (or the latest in a (first, last) range)."""
-    from .investigation import day_params
+    from .investigation import day_params, query_sql
 
     first, last = (day, day) if isinstance(day, (str, dt.date)) else day
     first, last = parse_date(first), parse_date(last)
-    sql = queries.sql("investigation", f"storyboard_{check_data_type(data_type)}")
-    sql = sql.replace("{days}", queries.sql("investigation", "days_oa"))
+    data_type = check_data_type(data_type)
+    sql = query_sql(f"storyboard_{data_type}", data_type)
     rows = _engine(engine_or_lake).df(sql, day_params(first, last) | {"anchor": anchor})
     if rows.empty:
         return None
@@ -96,17 +96,13 @@ def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.Da
 
 def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
     """What Spot's createStoryboard wrote besides the title and text."""
-    from .investigation import day_params
+    from .investigation import day_params, query_sql
 
     engine = report._engine
     params = day_params(report.first_day, report.last_day)
 
     def run(name: str, values: dict) -> pd.DataFrame:
-        sql = queries.sql("investigation", name)
-        sql = sql.replace("{rows}", queries.sql("investigation", "rows_flow_ip"))
-        sql = sql.replace("{days}", queries.sql("investigation", f"days_{report.data_type}"))
-        if "{anchor}" in sql:
-            sql = sql.replace("{anchor}", queries.sql("investigation", "anchor_proxy_uri"))
+        sql = query_sql(name, report.data_type, anchor="anchor_proxy_uri")  # proxy: by URI only
         return engine.df(sql, params | values)
 
     if report.data_type == "flow":
