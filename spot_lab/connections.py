@@ -20,12 +20,11 @@ DEFAULT_ALIAS = "lake"  # the embedded lake from the settings
 class Connections:
     settings: SpotLab = field(default_factory=load_settings)
     engines: dict[str, Engine] = field(default_factory=dict)
-    urls: dict[str, str] = field(default_factory=dict)
     current_alias: str | None = None
 
     def add(self, target: str, alias: str | None = None) -> Engine:
         """Open `target` (URL or lake folder), name it, and make it current."""
-        alias = alias or _default_alias(target, self.urls)
+        alias = alias or _default_alias(target, self.engines)
         engine = open_engine(
             target, timeout=self.settings.timeout, poll_interval=self.settings.poll_interval
         )
@@ -33,7 +32,6 @@ class Connections:
         if old is not None:
             old.close()
         self.engines[alias] = engine
-        self.urls[alias] = engine.url
         self.current_alias = alias
         return engine
 
@@ -64,7 +62,7 @@ class Connections:
         self.engines.clear()
 
 
-def _default_alias(target: str, taken: dict[str, str]) -> str:
+def _default_alias(target: str, taken: dict[str, Engine]) -> str:
     scheme = target.split("://", 1)[0] if "://" in target else "lake"
     alias, n = scheme, 1
     while alias in taken:

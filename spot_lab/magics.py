@@ -177,8 +177,8 @@ class SpotLabMagics(Magics):
     def _connection_list(self) -> pd.DataFrame:
         conns = self.connections
         rows = [
-            {"alias": a, "url": conns.urls[a], "open": True, "current": a == conns.current_alias}
-            for a in conns.engines
+            {"alias": a, "url": e.url, "open": True, "current": a == conns.current_alias}
+            for a, e in conns.engines.items()
         ]
         rows += [
             {"alias": a, "url": u, "open": False, "current": False}
