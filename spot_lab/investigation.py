@@ -25,7 +25,7 @@ from . import queries
 from .dates import date_range as make_range
 from .dates import parse_date
 from .errors import InputError, SpotLabError
-from .netcontext import is_ip
+from .netcontext import parse_ips
 from .report import ThreatReport
 
 TYPES = ("flow", "dns", "proxy")
@@ -513,7 +513,7 @@ class _Run:
         profile = self.df("proxy_profile")
         profile["day"] = pd.to_datetime(profile["p_date"]).dt.date
         self.profile(profile)
-        hosts = [h for h in r.uris["host"].dropna().unique() if is_ip(h)]
+        hosts = _distinct_ips(r.uris["host"])
         r.where = (
             _where(self.enrich(pd.DataFrame({"ip": hosts}), "ip"), "ip")
             if hosts
@@ -853,12 +853,17 @@ def _entropies(texts: pd.Series) -> pd.Series:
 
 
 def _split_answers(answers: pd.Series) -> list[str]:
-    found: dict[str, None] = {}
-    for text in answers.dropna():
-        for part in re.split(r"[|,\s]+", str(text)):
-            if part and is_ip(part):
-                found.setdefault(part, None)
-    return list(found)
+    """The distinct IPs in DNS answers ('a|b', 'a,b' or 'a b'), in order of appearance."""
+    parts = answers.dropna().astype(str).str.split(r"[|,\s]+", regex=True).explode()
+    return _distinct_ips(parts[parts.notna() & (parts != "")])
+
+
+def _distinct_ips(values: pd.Series) -> list[str]:
+    """The distinct values that are IP addresses (parsed at once), in order of appearance."""
+    distinct = pd.unique(values.dropna().astype(str))
+    if not len(distinct):
+        return []
+    return [str(v) for v in distinct[parse_ips(list(distinct)).valid]]
 
 
 _QTYPES = {
