@@ -63,19 +63,26 @@ def c2_host(demo_lake_path, engine, settings):
     return truth, run(truth["internal_hosts"][0], engine, settings, top=3)
 
 
-def test_flow_peers_equal_direct_sql(demo_lake_path, c2_host):
-    truth, report = c2_host
-    ip = truth["internal_hosts"][0]
-    expected = raw(
+@pytest.fixture(scope="module")
+def host_peers(demo_lake_path, c2_host):
+    """The c2 host's peers straight from the parquet files: volume, first contact, sides."""
+    truth, _ = c2_host
+    return raw(
         demo_lake_path,
         "flow",
         "SELECT CASE WHEN sip = $1 THEN dip ELSE sip END AS peer, count(*) AS connections, "
-        "CAST(sum(ibyt + obyt) AS BIGINT) AS bytes, min(treceived) AS first_seen "
+        "CAST(sum(ibyt + obyt) AS BIGINT) AS bytes, min(treceived) AS first_seen, "
+        "bool_or(sip = $1) AS out, bool_or(dip = $1) AS inn "
         "FROM t WHERE sip = $1 OR dip = $1 GROUP BY 1",
-        [ip],
-    )
+        [truth["internal_hosts"][0]],
+    ).set_index("peer")
+
+
+def test_flow_peers_equal_direct_sql(demo_lake_path, c2_host, host_peers):
+    truth, report = c2_host
+    ip = truth["internal_hosts"][0]
     got = report.peers.set_index("peer").sort_index()
-    expected = expected.set_index("peer").sort_index()
+    expected = host_peers.sort_index()
     assert list(got.index) == list(expected.index)
     assert got["connections"].tolist() == expected["connections"].tolist()
     assert got["bytes"].tolist() == expected["bytes"].tolist()
@@ -92,20 +99,11 @@ def test_flow_peers_equal_direct_sql(demo_lake_path, c2_host):
     assert report.details["connections"].sum() == details["n"].sum()
 
 
-def test_direction_split(demo_lake_path, c2_host):
+def test_direction_split(c2_host, host_peers):
     truth, report = c2_host
-    ip = truth["internal_hosts"][0]
-    sides = raw(
-        demo_lake_path,
-        "flow",
-        "SELECT CASE WHEN sip = $1 THEN dip ELSE sip END AS peer, "
-        "bool_or(sip = $1) AS out, bool_or(dip = $1) AS inn FROM t "
-        "WHERE sip = $1 OR dip = $1 GROUP BY 1",
-        [ip],
-    ).set_index("peer")
     expect = {
         peer: "two-way" if r.out and r.inn else "outbound" if r.out else "inbound"
-        for peer, r in sides.iterrows()
+        for peer, r in host_peers.iterrows()
     }
     assert dict(zip(report.peers["peer"], report.peers["direction"], strict=True)) == expect
     assert len(report.inbound) + len(report.outbound) + len(report.two_way) == len(report.peers)
