@@ -511,9 +511,8 @@ class ThreatReport:
 
     def _repr_html_(self) -> str:
         images = self._images_html("profile", "timeline")
-        return (
-            f"<div class='spot-report'><style>{_CSS}</style>{self._summary_html()}"
-            f"{self._storyboard_html()}{images}{self._tables_html(10)}</div>"
+        return _styled(
+            f"{self._summary_html()}{self._storyboard_html()}{images}{self._tables_html(10)}"
         )
 
     def to_html(self, path: str | Path) -> Path:
@@ -585,12 +584,8 @@ class ThreatReport:
         """The tabbed widget: Summary, Connections, Timeline, Map, Storyboard."""
         import ipywidgets as w
 
-        summary = w.HTML(
-            f"<div class='spot-report'><style>{_CSS}</style>{self._summary_html()}</div>"
-        )
-        tables = w.HTML(
-            f"<div class='spot-report'><style>{_CSS}</style>{self._tables_html(20)}</div>"
-        )
+        summary = w.HTML(_styled(self._summary_html()))
+        tables = w.HTML(_styled(self._tables_html(20)))
         images = [png for png in (self.timeline_png(), self.profile_png()) if png]
         timeline = (
             w.VBox([w.Image(value=png, format="png") for png in images])
@@ -671,6 +666,11 @@ def _widget_frontend() -> bool:
     except ImportError:
         return False
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _styled(body: str) -> str:
+    """HTML in the report's own style block (front ends that show a fragment, not a page)."""
+    return f"<div class='spot-report'><style>{_CSS}</style>{body}</div>"
 
 
 def _png(fig) -> bytes:
