@@ -136,7 +136,7 @@ def score_day(
 
     prog = _Progress(progress, data_type)
     p = sqlrun.PREFIX + data_type
-    names = {k: f"{p}_{k}" for k in ("events", "words", "fb", "fb_events", "fb_words",
+    names = {k: f"{p}_{k}" for k in ("events", "words", "counts", "fb", "fb_events", "fb_words",
                                       "theta", "phi", "pairs")}  # fmt: skip
     params = {**words.day_params(data_type, day), **words.lookup_params(user_domain)}
     restore_bar = _quiet_duckdb(engine)
@@ -147,7 +147,9 @@ def score_day(
             raise _no_data(engine, data_type, day)
         sqlrun.stage(engine, names["words"], words.words_sql(data_type, names["events"]), params)
         prog.step("words")
-        counts = engine.arrow(words.counts_sql(data_type, names["words"]))
+        # staged once: fetched for the LDA here, joined to θ and φ by pair_scores below
+        sqlrun.stage(engine, names["counts"], words.counts_sql(data_type, names["words"]))
+        counts = engine.arrow(f"SELECT ip, word, n FROM {names['counts']} ORDER BY ip, word")
         n_feedback = 0
         low = None
         if fb_rows is not None and fb_rows.num_rows:
@@ -161,9 +163,9 @@ def score_day(
         prog.step("lda")
         sqlrun.push(engine, names["theta"], fitted.theta)
         sqlrun.push(engine, names["phi"], fitted.phi)
-        sides = "(" + words.sides_sql(data_type, names["words"]) + ")"
         dot = " + ".join(f"t.t{k} * f.t{k}" for k in range(topics))
-        pair_sql = q("pair_scores", sides=sides, theta=names["theta"], phi=names["phi"], dot=dot)
+        pair_sql = q("pair_scores", counts=names["counts"], theta=names["theta"],
+                     phi=names["phi"], dot=dot)  # fmt: skip
         sqlrun.stage(engine, names["pairs"], pair_sql)
         scored = engine.arrow(
             q(f"{data_type}_scored", words=names["words"], pairs=names["pairs"]),
