@@ -29,7 +29,7 @@ from .dates import parse_date
 from .engine import DuckDBEngine, Engine
 from .errors import InputError
 from .lake import Lake
-from .schema import FEEDBACK_COLUMNS, SEVERITIES, TABLES, check_data_type
+from .schema import FEEDBACK_COLUMNS, SEVERITIES, TABLES, check_data_type, day_partition
 from .scoring.feedback import append_feedback
 
 MAX_ANCHOR = 4096
@@ -83,9 +83,9 @@ def _lake_and_engine(target: Engine | Lake | str | os.PathLike) -> tuple[Lake, E
     return lake, DuckDBEngine(lake)
 
 
-def day_params(day: dt.date) -> dict[str, int]:
-    """The :y :m :d values of a day partition."""
-    return {"y": day.year, "m": day.month, "d": day.day}
+def day_params(day: dt.date) -> dict[str, int | str]:
+    """The :y :m :d values of a derived (OA) table's day partition."""
+    return day_partition("flow_scores", day)  # every OA table has the same numeric partitions
 
 
 def matching_rows(engine: Engine, data_type: str, day: dt.date, anchor: str) -> pa.Table:

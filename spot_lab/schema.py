@@ -318,6 +318,14 @@ ANCHOR_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def day_partition(name: str, day) -> dict[str, int | str]:
+    """The y/m/d partition values of one day of table `name`, typed as the table stores them:
+    numbers, except proxy's zero-padded strings (reference 1.1)."""
+    if table(name).string_partitions:
+        return {"y": f"{day.year:04d}", "m": f"{day.month:02d}", "d": f"{day.day:02d}"}
+    return {"y": day.year, "m": day.month, "d": day.day}
+
+
 def table(name: str) -> Table:
     try:
         return TABLES[name]

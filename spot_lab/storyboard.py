@@ -24,7 +24,7 @@ from .dates import parse_date
 from .errors import InputError
 from .lake import Lake, to_arrow
 from .netcontext import is_ip
-from .schema import TABLES, check_data_type
+from .schema import TABLES, check_data_type, day_partition
 from .sqltools import plain_value
 
 ANCHOR_COLUMN = {"flow_storyboard": "ip_threat", "proxy_storyboard": "p_threat",
@@ -165,7 +165,7 @@ def _write_lake(lake: Lake, table: str, day: dt.date, anchor: str, rows: pd.Data
 
 def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
     columns = TABLES[table].column_names
-    where = {"y": day.year, "m": day.month, "d": day.day}
+    where = day_partition(table, day)
     read = queries.sql("investigation", "partition_rows")
     read = read.replace("{columns}", ", ".join(columns)).replace("{table}", table)
     current = engine.df(read, where)

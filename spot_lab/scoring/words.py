@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from .. import queries
+from ..schema import day_partition
 
 GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLevelDomainNames
 
@@ -42,10 +43,8 @@ def top_domains() -> tuple[str, ...]:
 
 
 def day_params(data_type: str, day: dt.date) -> dict[str, Any]:
-    """Partition values of one day: numbers, except proxy's zero-padded strings (reference 1.1)."""
-    if data_type == "proxy":
-        return {"y": f"{day.year:04d}", "m": f"{day.month:02d}", "d": f"{day.day:02d}"}
-    return {"y": day.year, "m": day.month, "d": day.day}
+    """Partition values of one day of the raw `data_type` table."""
+    return day_partition(data_type, day)
 
 
 def lookup_params(user_domain: str) -> dict[str, Any]:
