@@ -1,4 +1,4 @@
-"""The `spot-lab` command: generate demo data, score a day, run the demo, check a lake."""
+"""The `spot-lab` command: generate demo data, score or index a day, run the demo, check a lake."""
 
 from __future__ import annotations
 
@@ -67,6 +67,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .ipindex import build
+    from .lake import Lake
+
+    lake = Lake(args.lake or load_settings().lake)
+    print(build(lake, parse_date(args.date), progress=not args.quiet).summary())
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .config import load_settings
     from .lake import Lake
@@ -106,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--topics", type=int, default=None, help="LDA topics (default 20)")
     score.add_argument("--seed", type=int, default=None, help="LDA seed")
     score.set_defaults(run=_cmd_score)
+
+    index = sub.add_parser(
+        "index", help="build one day's IP index of flows (fast %%spot_threat on the lake)"
+    )
+    index.add_argument("--date", required=True, help="day to index, YYYY-MM-DD")
+    index.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
+    index.add_argument("--quiet", action="store_true", help="no progress output")
+    index.set_defaults(run=_cmd_index)
 
     demo = sub.add_parser("demo", help="open JupyterLab on the demo notebook (or run it headless)")
     demo.add_argument("--lake", help="demo lake folder (default: SpotLab.lake)")

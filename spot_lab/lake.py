@@ -21,7 +21,7 @@ import fcntl
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -36,6 +36,7 @@ from .schema import table as get_table
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
 _DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the words of a query that may name a table
 
 
 def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -56,19 +57,42 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_atomic(data: pa.Table, target: Path) -> None:
-    """Write `data` to `target` so that no reader ever sees a partial file."""
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target` for any writer (pyarrow, DuckDB's COPY, plain text);
+    when the block succeeds it is fsynced and renamed over `target`, so no reader ever sees
+    a partial file. On failure `target` is untouched and the temporary file removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
     try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(data, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)  # fsync through any descriptor flushes the file
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(target.parent)
+
+
+def write_parquet_atomic(data: pa.Table, target: Path) -> None:
+    """Write `data` to `target` so that no reader ever sees a partial file."""
+    with atomic_path(target) as tmp:
+        pq.write_table(data, tmp, compression="zstd")
+
+
+def parquet_scan(tbl: Table, files: str | Sequence[Path]) -> str:
+    """DuckDB's read_parquet over a glob or a list of files of `tbl`, partitions typed as the
+    schema says (paths are spot-lab's own, quoted here; never user values)."""
+
+    def quote(path) -> str:
+        return "'" + str(path).replace("'", "''") + "'"
+
+    source = quote(files) if isinstance(files, str) else f"[{', '.join(map(quote, files))}]"
+    hive_types = ", ".join(f"'{p.name}': '{p.duckdb_type}'" for p in tbl.partitions)
+    return f"read_parquet({source}, hive_partitioning = true, hive_types = {{{hive_types}}})"
 
 
 class Lake:
@@ -105,7 +129,11 @@ class Lake:
         return sorted(self.root.glob(get_table(name).glob()))
 
     def has_data(self, name: str) -> bool:
-        return next(iter(self.root.glob(get_table(name).glob())), None) is not None
+        tbl = get_table(name)
+        # one stat answers for the many tables a lake never wrote (views re-check them per query)
+        if not (self.root / tbl.relative_dir()).is_dir():
+            return False
+        return next(iter(self.root.glob(tbl.glob())), None) is not None
 
     def days(self, name: str) -> list[dt.date]:
         """Days that hold at least one file of the table, ascending."""
@@ -165,12 +193,26 @@ class Lake:
         with self.lock(name):
             current = self.read_partition(name, day)
             new = to_arrow(tbl, change(current))
-            folder = self.partition_path(name, day)
-            write_parquet_atomic(new, folder / DATA_FILE)
-            for stale in folder.glob("*.parquet"):  # files of a foreign export, now merged
-                if stale.name != DATA_FILE:
-                    stale.unlink()
+            self._install(name, day, lambda path: pq.write_table(new, path, compression="zstd"))
         return new
+
+    def write_partition(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
+        """Replace a derived partition by the one parquet file that `write(path)` produces
+        (e.g. DuckDB's COPY ... TO path): serialised with the table's writers, atomic."""
+        if get_table(name).is_raw:
+            raise LakeError(f"{name} is a raw table: raw data is only appended")
+        with self.lock(name):
+            return self._install(name, day, write)
+
+    def _install(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
+        """The partition's single file from `write`, renamed in; the caller holds the lock."""
+        folder = self.partition_path(name, day)
+        with atomic_path(folder / DATA_FILE) as tmp:
+            write(tmp)
+        for stale in folder.glob("*.parquet"):  # files of a foreign export, now merged
+            if stale.name != DATA_FILE:
+                stale.unlink()
+        return folder / DATA_FILE
 
     def replace_partition(self, name: str, data: pa.Table | pd.DataFrame, day: dt.date) -> None:
         """Replace a derived partition's rows (model output): atomic, serialised with writers."""
@@ -202,44 +244,57 @@ class Lake:
 class LakeConnection:
     """An in-memory DuckDB connection with one view per Spot table of a lake.
 
-    Views follow the files on disk: a table that had no files when the view was made is
-    re-checked before each query, so rows written by another process show up.
+    Views follow the files on disk. A table with files gets its view at connect, so plain
+    DuckDB users of `con` (JupySQL) see it. A table without files gets its empty view when a
+    query first names it (a DuckDB statement costs about a millisecond and most of a lake's
+    two dozen tables are often empty), and is re-checked before each query naming it, so
+    rows written by another process show up.
     """
 
     def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.lake = lake
         self.con = con or duckdb.connect(":memory:")
+        # each parquet footer is parsed once per connection, not again by every query (a
+        # view's creation reads one too); DuckDB re-reads a file modified since
+        self.con.execute("SET parquet_metadata_cache = true")
         self._with_files: set[str] = set()
         self._made: set[str] = set()
-        self.refresh()
+        for name in TABLES:
+            if lake.has_data(name):
+                self._make(name, has_files=True)
 
-    def refresh(self) -> None:
-        for name, tbl in TABLES.items():
+    def refresh(self, query: str | None = None) -> None:
+        """Make or update the views `query` reads: the Spot tables it names, else (a query on
+        the user's own views, a catalog listing) the views made so far; None: every table."""
+        if query is None:
+            names: Iterable[str] = TABLES
+        else:
+            names = {w.lower() for w in _NAME.findall(query)} & TABLES.keys() or set(self._made)
+        for name in names:
             if name in self._with_files:
                 continue
             has_files = self.lake.has_data(name)
             if has_files or name not in self._made:
-                self.con.execute(self._view_sql(tbl, has_files))
-                self._made.add(name)
-                if has_files:
-                    self._with_files.add(name)
+                self._make(name, has_files)
+
+    def _make(self, name: str, has_files: bool) -> None:
+        self.con.execute(self._view_sql(TABLES[name], has_files))
+        self._made.add(name)
+        if has_files:
+            self._with_files.add(name)
 
     def _view_sql(self, tbl: Table, has_files: bool) -> str:
         cols = tbl.columns + tbl.partitions
         if not has_files:
             body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
-        pattern = str(self.lake.root / tbl.glob()).replace("'", "''")
-        hive_types = ", ".join(f"'{p.name}': '{p.duckdb_type}'" for p in tbl.partitions)
         names = ", ".join(c.name for c in cols)
-        return (
-            f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM read_parquet('{pattern}', "
-            f"hive_partitioning = true, hive_types = {{{hive_types}}})"
-        )
+        scan = parquet_scan(tbl, str(self.lake.root / tbl.glob()))
+        return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:
         """Run SQL (DuckDB dialect, `$name` parameters) and return an Arrow table."""
-        self.refresh()
+        self.refresh(query)
         try:
             rel = self.con.sql(query, params=params or None)
             return rel.to_arrow_table() if rel is not None else pa.table({})

@@ -262,6 +262,18 @@ _EXTENSIONS = [
         "ts_score DOUBLE, ds_score DOUBLE, hist_score DOUBLE, dur_score DOUBLE, "
         "score DOUBLE, mean_interval DOUBLE, first_seen STRING, last_seen STRING",
     ),
+    (
+        # %spot_threat's per-day IP index (issue 4, spot_lab.ipindex): every flow once per
+        # distinct side (ip = sip, ip = dip), the columns the investigation reads, sorted by
+        # ip in small row groups so a lookup reads only the anchor's row groups.
+        "flow_by_ip",
+        "flow",
+        "by_ip",
+        "ip STRING, unix_tstamp BIGINT, sip STRING, dip STRING, sport INT, dport INT, "
+        "proto STRING, ipkt BIGINT, ibyt BIGINT, opkt BIGINT, obyt BIGINT, h TINYINT",
+    ),
+    # ... and the day's connections per destination port (port rarity without a day scan).
+    ("flow_port_counts", "flow", "port_counts", "dport INT, connections BIGINT"),
 ]
 
 

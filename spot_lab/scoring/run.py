@@ -195,6 +195,11 @@ def score_day(
             for name, table in details.items():
                 write_table(engine, name, table, day)
             prog.step("write")
+        if write and lake is not None and data_type == "flow":
+            from ..ipindex import build  # %spot_threat's per-day IP index (embedded lake only)
+
+            build(lake, day)
+            prog.step("ip index")
     finally:
         sqlrun.drop(engine, *names.values())
         restore_bar()
