@@ -76,7 +76,7 @@ class DuckDBEngine(Engine):
         try_register(self.con, self.lake.root)
 
     def _execute(self, sql: str, values: list[Any]) -> pa.Table:
-        self.connection.refresh()
+        self.connection.refresh(sql)
         try:
             rel = self.con.sql(sql, params=values or None)
             return rel.to_arrow_table() if rel is not None else pa.table({})

@@ -12,7 +12,6 @@ import datetime as dt
 import ipaddress
 import math
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import queries
 from .dates import date_range as make_range
@@ -227,6 +228,11 @@ def query_sql(
     return text
 
 
+# The anchor's flows on the embedded engine: a temp table of the engine's own connection
+# (one investigation at a time per connection). A fixed name keeps the SQL of every
+# aggregate the same from run to run, so each is parsed and rendered once per process.
+_ROWS_TABLE = "_spotlab_threat_rows"
+
 _ANCHOR_FRAGMENTS = {
     ("flow", "ip"): "anchor_flow_ip",
     ("dns", "ip"): "anchor_dns_client",
@@ -242,7 +248,8 @@ class _Run:
     def __init__(self, engine, settings, target: Anchor, first, last, days, top: int) -> None:
         self.engine, self.settings, self.target, self.top = engine, settings, target, top
         self.locator = None
-        self.rows_table: str | None = None
+        self.rows: str | None = None  # the anchor's flows: a temp table or a rows_* fragment
+        self.indexed = False  # flow rows and port counts come from the per-day IP index
         self.params: dict[str, Any] = day_params(first, last)
         if target.kind == "ip":
             self.params["ip"] = target.value
@@ -274,10 +281,9 @@ class _Run:
 
     # -- SQL ---------------------------------------------------------------------------------
     def sql(self, query: str, **fragments: str) -> str:
-        rows = self.rows_table if query != "materialize_rows" else None
         t = self.target
         anchor = _ANCHOR_FRAGMENTS[(t.data_type, t.kind)]
-        return query_sql(query, t.data_type, anchor=anchor, rows=rows, **fragments)
+        return query_sql(query, t.data_type, anchor=anchor, rows=self.rows, **fragments)
 
     def df(self, name: str, extra: dict | None = None, **fragments: str) -> pd.DataFrame:
         params = self.params | (extra or {})
@@ -303,15 +309,21 @@ class _Run:
 
     def flow(self) -> None:
         if getattr(self.engine, "kind", "") != "duckdb":
-            return self.flow_queries()
-        # embedded engine: scan the big day once, aggregate the anchor's rows from memory
-        name = f"spot_threat_{uuid.uuid4().hex[:12]}"
+            return self.flow_queries()  # clusters: every aggregate reads the raw table
+        # embedded engine: read the anchor's rows once (from the per-day IP index when every
+        # day has a fresh one, else one scan of the raw days), aggregate them from memory
+        from .ipindex import covers
+
+        self.indexed = covers(self.engine.lake, self.report.days)
+        if self.indexed:
+            self.rows = queries.sql("investigation", "rows_flow_index")
+        name = _ROWS_TABLE
         self.engine.arrow(self.sql("materialize_rows", name=name), self.params)
-        self.rows_table = name
+        self.rows = name
         try:
             self.flow_queries()
         finally:
-            self.rows_table = None
+            self.rows = None
             self.engine.arrow(self.sql("drop_rows", name=name))
 
     def flow_queries(self) -> None:
@@ -364,7 +376,8 @@ class _Run:
         mine = mine[mine["dport"] < 49152]  # service ports, not the clients' ephemeral ones
         mine = mine.sort_values(["connections", "dport"], ascending=[False, True]).head(5)
         if not mine.empty:
-            usage = self.df("flow_port_usage", {"ports": [int(p) for p in mine["dport"]]})
+            query = "flow_port_usage_index" if self.indexed else "flow_port_usage"
+            usage = self.df(query, {"ports": [int(p) for p in mine["dport"]]})
             usage = usage.merge(mine.rename(columns={"connections": "mine"}), on="dport")
             for row in usage.sort_values("dport").itertuples():
                 share = row.mine / row.connections
@@ -758,10 +771,10 @@ def _impact(peers: pd.DataFrame) -> pd.DataFrame:
     names = peers["name"].fillna("").astype(str)
     unnamed = np.where(peers["internal"].fillna(False).astype(bool), "Internal", "External")
     category = np.where(names != "", names.map(category_of), unnamed)
-    table = peers.assign(category=category).groupby(["direction", "category"], as_index=False)
-    return table.agg(
-        peers=("peer", "count"), connections=("connections", "sum"), bytes=("bytes", "sum")
-    )
+    grouped = peers.assign(category=category).groupby(["direction", "category"])
+    table = grouped[["connections", "bytes"]].sum()  # not .agg(named=...): 3x slower
+    table.insert(0, "peers", grouped["peer"].count())
+    return table.reset_index()
 
 
 def _where(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -822,8 +835,10 @@ def _clean(value: Any) -> str:
 
 def epoch_text(values: pd.Series) -> pd.Series:
     """Epoch seconds as Spot's 'YYYY-MM-DD HH:MM:SS' (UTC) text; missing stays missing."""
-    text = pd.to_datetime(values, unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
-    return text.where(values.notna(), None)
+    # Arrow's strftime: a fraction of pandas' to_datetime + dt.strftime on small frames
+    seconds = pa.array(values, from_pandas=True).cast(pa.int64()).cast(pa.timestamp("s"))
+    text = pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=values.index, dtype="str")
 
 
 def _epoch_columns(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
