@@ -97,6 +97,21 @@ def test_missing_lake_is_named(tmp_path):
     assert "\n" not in str(info.value)
 
 
+def test_views_of_tables_without_files_appear_when_named_and_follow_new_files(empty_lake):
+    lake = Lake(empty_lake)
+    con = lake.connect()
+    count = "SELECT count(*) AS n FROM {}"
+    assert con.sql(count.format("flow_scores")).column("n")[0].as_py() == 0
+    con.sql("CREATE VIEW mine AS SELECT * FROM flow_scores")  # a user's view over it
+    lake.replace_partition("flow_scores", sample_rows("flow_scores"), DAY)
+    assert con.sql(count.format("mine")).column("n")[0].as_py() == 3
+    assert con.sql(count.format("flow_scores")).column("n")[0].as_py() == 3
+    con.refresh()  # every table, e.g. before handing `con` to plain DuckDB users
+    listed = {row[0] for row in con.con.execute("SHOW TABLES").fetchall()}
+    assert set(TABLES) <= listed
+    con.close()
+
+
 def test_non_spot_folder_is_named(tmp_path):
     (tmp_path / "photos").mkdir()
     with pytest.raises(LakeError) as info:
