@@ -1,10 +1,12 @@
 """Benchmark: `%spot_threat <ip>` end to end on a 10M-flow day vs the Spot-notebook way.
 
-spot-lab: `spot_lab.investigate(ip)` on the embedded lake (queries, enrichment, the report
-object; no browser rendering). Spot-notebook way: load the day's flow files into pandas,
-filter on the IP and group per (sip, dip, sport, dport) as Spot's expanded search did.
-Both run in fresh child processes in the same run, so peak memory (ru_maxrss) is each
-side's own. Run on demand:
+First the day's IP index is built (spot_lab.ipindex, what `spot-lab score --type flow` and
+`spot-lab index` do once per day): its time, peak memory and size are printed as the one-off
+per-day cost. Then spot-lab: `spot_lab.investigate(ip)` on the embedded lake (engine opened
+per run, queries, enrichment, the report object; no browser rendering). Spot-notebook way:
+load the day's flow files into pandas, filter on the IP and group per (sip, dip, sport,
+dport) as Spot's expanded search did. Each runs in a fresh child process in the same run,
+so peak memory (ru_maxrss) is each side's own. Run on demand:
 
     .venv/bin/python bench/bench_threat.py [--flows 10000000] [--runs 7]
 
@@ -50,6 +52,7 @@ def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
     from spot_lab.config import SpotLab
     from spot_lab.engine import DuckDBEngine
     from spot_lab.investigation import investigate
+    from spot_lab.ipindex import is_fresh
 
     settings = SpotLab(lake=lake)
     times = []
@@ -59,7 +62,17 @@ def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
         report = investigate(ip, engine=engine, settings=settings)
         times.append(time.perf_counter() - start)
         engine.close()
+    assert is_fresh(engine.lake, DAY), "the IP index was not used"
     return {"times": times, "rows": int(report.peers["connections"].sum())}
+
+
+def child_index(lake: str, ip: str, runs: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from spot_lab.ipindex import build
+
+    result = build(lake, DAY)
+    return {"seconds": result.seconds, "rows": result.rows, "index_mb": result.index_bytes / 1e6,
+            "raw_mb": result.raw_bytes / 1e6}  # fmt: skip
 
 
 def child_pandas(lake: str, ip: str, runs: int) -> dict:
@@ -104,21 +117,28 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         side, lake, ip, runs = args.child
-        result = (child_spot_lab if side == "spot-lab" else child_pandas)(lake, ip, int(runs))
+        child = {"index": child_index, "spot-lab": child_spot_lab, "pandas": child_pandas}[side]
+        result = child(lake, ip, int(runs))
         result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
     lake = ensure_lake(args.flows)
     ip = c2_ip(lake)
+    index = run_child("index", lake, ip, 1)
     ours = run_child("spot-lab", lake, ip, args.runs)
     theirs = run_child("pandas", lake, ip, args.pandas_runs)
     assert ours["rows"] == theirs["rows"], (ours["rows"], theirs["rows"])
     med_ours, med_theirs = statistics.median(ours["times"]), statistics.median(theirs["times"])
+    print(
+        f"\none-off per-day cost: the IP index of {args.flows:,} flows ({index['rows']:,} rows) "
+        f"built in {index['seconds']:.1f} s, peak RSS {index['peak_mb']:,.0f} MB; "
+        f"{index['index_mb']:,.1f} MB on disk vs {index['raw_mb']:,.1f} MB of raw flow files"
+    )
     print(f"\n`%spot_threat {ip}` on {args.flows:,} flows (one day), {os.cpu_count()} cores\n")
     print("| method | runs | median s | min s | max s | peak RSS MB |")
     print("|---|---|---|---|---|---|")
     for name, res in (
-        ("spot-lab investigate() (DuckDB lake)", ours),
+        ("spot-lab investigate() (DuckDB lake, IP index)", ours),
         ("Spot notebook way (pandas read + filter + groupby)", theirs),
     ):
         t = res["times"]

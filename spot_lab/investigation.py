@@ -376,16 +376,17 @@ class _Run:
         mine = mine[mine["dport"] < 49152]  # service ports, not the clients' ephemeral ones
         mine = mine.sort_values(["connections", "dport"], ascending=[False, True]).head(5)
         if not mine.empty:
+            ours = dict(zip(mine["dport"].tolist(), mine["connections"].tolist(), strict=True))
             query = "flow_port_usage_index" if self.indexed else "flow_port_usage"
-            usage = self.df(query, {"ports": [int(p) for p in mine["dport"]]})
-            usage = usage.merge(mine.rename(columns={"connections": "mine"}), on="dport")
-            for row in usage.sort_values("dport").itertuples():
-                share = row.mine / row.connections
+            usage = self.df(query, {"ports": list(ours)})
+            totals = zip(usage["dport"].tolist(), usage["connections"].tolist(), strict=True)
+            for port, total in sorted(totals):
+                share = ours[port] / total
                 rare = share >= RARE_PORT_SHARE
                 ev(
                     "rare port" if rare else "port",
                     round(share, 3),
-                    f"port {row.dport}: {row.mine:,} of the {row.connections:,} connections on it "
+                    f"port {port}: {ours[port]:,} of the {total:,} connections on it "
                     f"in the range involve {r.anchor} ({share:.1%})",
                     rare,
                 )
@@ -612,10 +613,8 @@ class _Run:
                     for y, m, d in zip(profile["y"], profile["m"], profile["d"], strict=False)
                 ]
             )
-        hourly = profile.groupby("hour")[["connections", "bytes"]].sum()
-        r.hourly = hourly.reindex(range(24), fill_value=0).rename_axis("hour").reset_index()
-        daily = profile.groupby("day")[["connections", "bytes"]].sum()
-        r.daily = daily.reindex(r.days, fill_value=0).rename_axis("day").reset_index()
+        r.hourly = _totals(profile, "hour", list(range(24)))
+        r.daily = _totals(profile, "day", r.days)
         if len(r.days) >= 2:
             r.forecast, r.forecast_method = forecast(r.daily, "connections")
 
@@ -735,6 +734,20 @@ class _Run:
 
 
 # ---- helpers on small aggregated frames --------------------------------------------------------
+def _totals(profile: pd.DataFrame, key: str, index: list) -> pd.DataFrame:
+    """Connections and bytes summed per `key` value, one row per item of `index` (0 when
+    absent). numpy on these few rows: a pandas groupby + reindex costs milliseconds."""
+    at = pd.Index(index).get_indexer(profile[key])
+    known = at >= 0
+    out = pd.DataFrame({key: index})
+    for col in ("connections", "bytes"):
+        values = profile[col].to_numpy()
+        sums = np.zeros(len(index), dtype=values.dtype)
+        np.add.at(sums, at[known], np.nan_to_num(values[known]))  # NULL bytes count as 0
+        out[col] = sums
+    return out
+
+
 def _top_per_group(peers: pd.DataFrame, metric: str, top: int) -> pd.DataFrame:
     ordered = peers.sort_values([metric, "peer"], ascending=[False, True])
     return ordered.groupby("direction", sort=False).head(top).reset_index(drop=True)
