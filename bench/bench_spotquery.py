@@ -91,10 +91,14 @@ def bench_lake(work: Path) -> list[str]:
     for hour in range(4):
         lake.append("flow", flow_rows(per_hour, hour), DAY, hour)
     ip = shell_for(root)
-    con = connections.session().get().con  # the same DuckDB connection and views
+    engine = connections.session().get()
+    engine.connection.refresh()  # every view, for plain DuckDB use of the connection
+    con = engine.con  # the same DuckDB connection and views
     # JupySQL gets its own connection over the same views: its lazy result sets stay open on
     # the connection they ran on, and the next query there would pay for closing them.
-    ip.user_ns["duck"] = Lake(root).connect().con
+    duck = Lake(root).connect()
+    duck.refresh()
+    ip.user_ns["duck"] = duck.con
     ip.run_line_magic("config", "SqlMagic.autopandas = True")
     ip.run_line_magic("config", "SqlMagic.displaylimit = 10")
     ip.run_cell("%sql duck")
@@ -141,6 +145,7 @@ def bench_pruning(work: Path) -> list[str]:
             lake.append("flow", flow_rows(2000, i * 100 + hour), first + dt.timedelta(days=i), hour)
     ip = shell_for(root)
     engine = connections.session().get()
+    engine.connection.refresh()  # every view, for the plain DuckDB EXPLAIN below
     from spot_lab.sqltools import confine_to_days, parse
 
     sql = "SELECT dport, COUNT(*) AS n FROM flow GROUP BY dport"

@@ -26,6 +26,7 @@ from . import queries
 from .dates import date_range as make_range
 from .dates import parse_date
 from .errors import InputError, SpotLabError
+from .lake import WORK_PREFIX
 from .netcontext import parse_ips
 from .report import ThreatReport
 
@@ -231,7 +232,7 @@ def query_sql(
 # The anchor's flows on the embedded engine: a temp table of the engine's own connection
 # (one investigation at a time per connection). A fixed name keeps the SQL of every
 # aggregate the same from run to run, so each is parsed and rendered once per process.
-_ROWS_TABLE = "_spotlab_threat_rows"
+_ROWS_TABLE = WORK_PREFIX + "threat_rows"
 
 _ANCHOR_FRAGMENTS = {
     ("flow", "ip"): "anchor_flow_ip",

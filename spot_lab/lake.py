@@ -37,6 +37,7 @@ DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
 _DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the words of a query that may name a table
+WORK_PREFIX = "_spotlab_"  # spot-lab's temporary working tables and views (scoring, investigation)
 
 
 def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -244,11 +245,13 @@ class Lake:
 class LakeConnection:
     """An in-memory DuckDB connection with one view per Spot table of a lake.
 
-    Views follow the files on disk. A table with files gets its view at connect, so plain
-    DuckDB users of `con` (JupySQL) see it. A table without files gets its empty view when a
-    query first names it (a DuckDB statement costs about a millisecond and most of a lake's
-    two dozen tables are often empty), and is re-checked before each query naming it, so
-    rows written by another process show up.
+    Views are made when a query needs them (a DuckDB statement costs about a millisecond and
+    binding a view over files reads a footer: making two dozen views at connect cost tens of
+    ms per engine): the Spot tables a query names; a query naming none (a catalog listing, a
+    user's own view) gets them all, except statements on spot-lab's working tables
+    (WORK_PREFIX). Views follow the files on disk: a table without files is re-checked before
+    each query that needs it, so rows written by another process show up. Plain DuckDB users
+    of `con` (JupySQL) call `refresh()` first to have every view.
     """
 
     def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> None:
@@ -259,18 +262,10 @@ class LakeConnection:
         self.con.execute("SET parquet_metadata_cache = true")
         self._with_files: set[str] = set()
         self._made: set[str] = set()
-        for name in TABLES:
-            if lake.has_data(name):
-                self._make(name, has_files=True)
 
     def refresh(self, query: str | None = None) -> None:
-        """Make or update the views `query` reads: the Spot tables it names, else (a query on
-        the user's own views, a catalog listing) the views made so far; None: every table."""
-        if query is None:
-            names: Iterable[str] = TABLES
-        else:
-            names = {w.lower() for w in _NAME.findall(query)} & TABLES.keys() or set(self._made)
-        for name in names:
+        """Make or update the views `query` needs (see the class); None: every table."""
+        for name in TABLES if query is None else _needed(query):
             if name in self._with_files:
                 continue
             has_files = self.lake.has_data(name)
@@ -303,6 +298,16 @@ class LakeConnection:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _needed(query: str) -> Iterable[str]:
+    """The Spot tables a query names; every table when it names none, unless it is a
+    statement on spot-lab's own working tables."""
+    words = {w.lower() for w in _NAME.findall(query)}
+    named = words & TABLES.keys()
+    if named or any(w.startswith(WORK_PREFIX) for w in words):
+        return named
+    return TABLES
 
 
 def _read_file(path: Path) -> pa.Table:

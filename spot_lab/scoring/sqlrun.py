@@ -15,8 +15,9 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..engine import DuckDBEngine, Engine
+from ..lake import WORK_PREFIX
 
-PREFIX = "_spotlab_"
+PREFIX = WORK_PREFIX  # the lake's views know statements on these need no Spot table
 _PUSH_ROWS = 5_000  # rows per VALUES chunk for cluster engines
 
 
