@@ -391,13 +391,15 @@ class _Run:
                     f"in the range involve {r.anchor} ({share:.1%})",
                     rare,
                 )
-        beacons = peers[(peers["gaps"] >= BEACON_MIN_GAPS) & (peers["cv_interval"] < BEACON_MAX_CV)]
-        for row in beacons.sort_values(["cv_interval", "peer"]).head(5).itertuples():
+        regular = peers[(peers["gaps"] >= BEACON_MIN_GAPS) & (peers["cv_interval"] < BEACON_MAX_CV)]
+        beacons = sorted(regular.to_dict("records"), key=lambda b: (b["cv_interval"], b["peer"]))
+        for row in beacons[:5]:  # a few rows: sorted in Python, not by a pandas string sort
             ev(
                 "beacon-like intervals",
-                round(float(row.cv_interval), 3),
-                f"{row.peer}: {row.connections} connections every {row.mean_interval:.0f} s "
-                f"(sd {row.sd_interval:.1f} s, coefficient of variation {row.cv_interval:.3f})",
+                round(float(row["cv_interval"]), 3),
+                f"{row['peer']}: {row['connections']} connections every "
+                f"{row['mean_interval']:.0f} s (sd {row['sd_interval']:.1f} s, "
+                f"coefficient of variation {row['cv_interval']:.3f})",
                 True,
             )
         table = self.optional("flow_beacons_of")
@@ -624,7 +626,7 @@ class _Run:
         from . import netcontext
 
         ips = pd.Series(frame[column].dropna().unique(), dtype=object)
-        info = pd.DataFrame({column: ips})
+        info: dict[str, Any] = {column: ips}  # one DataFrame at the end, not a column at a time
         root = self.context_root()
         try:
             context = netcontext.load_context(netcontext.context_path(self.settings, root))
@@ -644,7 +646,7 @@ class _Run:
             for col, src in (("country", "country"), ("city", "city"), ("owner", "owner"),
                              ("lat", "latitude"), ("lon", "longitude")):  # fmt: skip
                 info[col] = located[src].to_numpy()
-        return frame.merge(info, on=column, how="left")
+        return frame.merge(pd.DataFrame(info), on=column, how="left")
 
     def context_root(self):
         lake = getattr(self.engine, "lake", None)
