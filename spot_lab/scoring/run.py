@@ -195,14 +195,14 @@ def score_day(
             for name, table in details.items():
                 write_table(engine, name, table, day)
             prog.step("write")
-        if write and lake is not None and data_type == "flow":
-            from ..ipindex import build  # %spot_threat's per-day IP index (embedded lake only)
-
-            build(lake, day)
-            prog.step("ip index")
     finally:
         sqlrun.drop(engine, *names.values())
         restore_bar()
+    if write and lake is not None and data_type == "flow":  # after the drops: memory back
+        from ..ipindex import build  # %spot_threat's per-day IP index (embedded lake only)
+
+        build(lake, day)
+        prog.step("ip index")
     return ScoreResult(
         data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
         out, n_feedback, beacon_table, prog.timings,
