@@ -288,7 +288,8 @@ class _Run:
 
     def df(self, name: str, extra: dict | None = None, **fragments: str) -> pd.DataFrame:
         params = self.params | (extra or {})
-        return self.engine.arrow(self.sql(name, **fragments), params).to_pandas()
+        # small aggregates: Arrow's conversion thread pool costs more than it saves here
+        return self.engine.arrow(self.sql(name, **fragments), params).to_pandas(use_threads=False)
 
     def optional(self, name: str, extra: dict | None = None, **fragments: str) -> pd.DataFrame:
         """A query on a table a cluster may lack (OA and spot-lab tables): a note, not a failure."""
