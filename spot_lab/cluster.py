@@ -291,8 +291,6 @@ class HiveEngine(ClusterEngine):
                 raise
         except QueryError:
             raise
-        except KeyboardInterrupt:
-            raise
         except Exception as exc:  # noqa: BLE001 - driver errors become one line
             raise self.error(sql, _HiveErrorText(exc)) from None
         finally:
