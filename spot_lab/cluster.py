@@ -28,11 +28,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
 import pyarrow as pa
-from sqlglot import exp
 
 from .engine import Engine
 from .errors import InputError, QueryError
-from .sqltools import bind, parse
+from .sqltools import prepare
 
 HIVE_AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
 DEFAULT_PORTS = {"hive": 10000, "presto": 8080, "trino": 8080}
@@ -108,12 +107,7 @@ def render_pyformat(
     Placeholders become `%s`; every literal `%` is doubled so the driver's `%` formatting
     leaves it alone. Values are escaped by the driver, never pasted here.
     """
-    statements = parse(sql)
-    if len(statements) != 1:
-        raise QueryError("one statement at a time, please")
-    tree, values = bind(statements[0], params or {})
-    tree = tree.transform(lambda n: exp.Var(this=_PARAM) if isinstance(n, exp.Placeholder) else n)
-    text = tree.sql(dialect=dialect)
+    text, values = prepare(sql, params, dialect, marker=_PARAM)  # rendered once per shape
     if not values:
         return text.replace(_PARAM, "?"), []  # no formatting step: keep `%` as written
     return text.replace("%", "%%").replace(_PARAM, "%s"), values
@@ -290,8 +284,6 @@ class HiveEngine(ClusterEngine):
                 self._cancel(cursor)
                 raise
         except QueryError:
-            raise
-        except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - driver errors become one line
             raise self.error(sql, _HiveErrorText(exc)) from None

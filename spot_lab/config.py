@@ -66,6 +66,11 @@ class SpotLab(Configurable):
     score_limit = Int(3000, help="Flagged rows kept per type and day (OA's -l).").tag(config=True)
     score_topics = Int(20, help="LDA topics K (Spot's TOPIC_COUNT).").tag(config=True)
     score_seed = Int(7, help="LDA random seed, for reproducible scores.").tag(config=True)
+    score_backoff = Float(
+        1.0,
+        help="Weight, in events, of a word's field prior when the model scores an IP's word "
+        "without the IP's own events (queries/scoring.yaml, pair_scores).",
+    ).tag(config=True)
     dupfactor = Int(
         1000, help="Copies of each analyst-Low (3) feedback event added to training."
     ).tag(config=True)

@@ -110,8 +110,11 @@ def to_dialect(tree: exp.Expression, dialect: str) -> str:
     return tree.sql(dialect=dialect)
 
 
-def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[str, list[Any]]:
-    """Parse one statement of canonical SQL, bind its parameters, render it for `dialect`."""
+def prepare(
+    sql: str, values: Mapping[str, Any] | None, dialect: str, marker: str = ""
+) -> tuple[str, list[Any]]:
+    """Parse one statement of canonical SQL, bind its parameters, render it for `dialect`
+    (placeholders as `?`, or as `marker` for drivers with another paramstyle)."""
     # a set is listed once, so its values and placeholders agree on one order
     values = {k: list(v) if isinstance(v, set) else v for k, v in (values or {}).items()}
     # Parsing and rendering cost tens of ms; the text only depends on the SQL, the dialect
@@ -119,7 +122,7 @@ def prepare(sql: str, values: Mapping[str, Any] | None, dialect: str) -> tuple[s
     shape = tuple(
         sorted((k, len(v) if isinstance(v, (list, tuple)) else -1) for k, v in values.items())
     )
-    text, slots = _prepared(sql, dialect, shape)
+    text, slots = _prepared(sql, dialect, shape, marker)
     return text, [plain_value(_fill(slot, values)) for slot in slots]
 
 
@@ -138,7 +141,9 @@ def _fill(slot: _Slot, values: Mapping[str, Any]) -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _prepared(sql: str, dialect: str, shape: tuple) -> tuple[str, tuple[_Slot, ...]]:
+def _prepared(
+    sql: str, dialect: str, shape: tuple, marker: str = ""
+) -> tuple[str, tuple[_Slot, ...]]:
     markers = {
         name: (_Slot(name, -1) if n < 0 else [_Slot(name, i) for i in range(n)])
         for name, n in shape
@@ -147,6 +152,10 @@ def _prepared(sql: str, dialect: str, shape: tuple) -> tuple[str, tuple[_Slot, .
     if len(statements) != 1:
         raise QueryError("one statement at a time, please")
     tree, ordered = bind(statements[0], markers)
+    if marker:
+        tree = tree.transform(
+            lambda n: exp.Var(this=marker) if isinstance(n, exp.Placeholder) else n
+        )
     return to_dialect(tree, dialect), tuple(ordered)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from spot_lab.scoring.evaluation import scenario_hits
 from tests.conftest import DEMO_DAY
 
@@ -13,12 +11,6 @@ def test_beacon_detector_finds_the_injected_c2(scored_lake_path):
     assert hits["c2_beaconing"]["found"] and hits["c2_beaconing"]["rank"] < 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5 of 7 found on this day (0.71): the proxy scenarios (phishing, HTTP upload) carry "
-    "words seen once, like a third of this small day's requests; see the README's Evaluation section "
-    "(strict: passing makes this fail, then remove the marker)",
-)
 def test_recall_at_50_over_injected_scenarios(scored_lake_path):
     hits = scenario_hits(scored_lake_path, DEMO_DAY, k=50)
     assert len(hits) >= 5

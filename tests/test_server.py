@@ -372,10 +372,13 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
         assert (args.anchor, args.type, args.date) == (anchor, "proxy", "2026-11-28")
 
 
-def test_scope_follows_the_user_domain_label_and_private_hosts():
+def test_scope_follows_the_user_domain_label_and_internal_ranges(tmp_path):
     import pyarrow as pa
 
+    from spot_lab.netcontext import InternalRanges
     from spot_lab.server import threats
+
+    none = InternalRanges()  # private and special ranges only
 
     dns = pa.table(
         {
@@ -389,8 +392,8 @@ def test_scope_follows_the_user_domain_label_and_private_hosts():
             "ip_sev": [None, None],
         }
     )
-    assert [r["scope"] for r in threats._dns_rows(dns, "acme")] == ["internal", "external"]
-    assert [r["scope"] for r in threats._dns_rows(dns, "")] == ["external", "external"]
+    assert [r["scope"] for r in threats._dns_rows(dns, "acme", none)] == ["internal", "external"]
+    assert [r["scope"] for r in threats._dns_rows(dns, "", none)] == ["external", "external"]
     hosts = ["wiki.acme.org:8080", "192.168.1.5", "8.8.8.8:443", "example.com"]
     n = len(hosts)
     proxy = pa.table(
@@ -405,6 +408,12 @@ def test_scope_follows_the_user_domain_label_and_private_hosts():
             "sev": [None] * n,
         }
     )
-    rows = threats._proxy_rows(proxy, "acme")
+    rows = threats._proxy_rows(proxy, "acme", none)
     assert [r["scope"] for r in rows] == ["internal", "internal", "external", "external"]
     assert [r["external_ip"] for r in rows] == [None, None, "8.8.8.8", None]
+    # a public block the site declares its own (Spot's ipranges.csv) is internal too
+    (tmp_path / "ipranges.csv").write_text("8.8.8.0,8.8.8.255,lab\n")
+    ours = InternalRanges.from_csv(tmp_path / "ipranges.csv")
+    rows = threats._proxy_rows(proxy, "acme", ours)
+    assert [r["scope"] for r in rows] == ["internal", "internal", "internal", "external"]
+    assert [r["external_ip"] for r in rows] == [None, None, None, None]

@@ -1,7 +1,9 @@
 """The topic model: scikit-learn's LDA on the aggregated (document, word) counts only.
 
 θ (P(topic | ip)) and φ (P(word | topic)) come back as Arrow tables so the engine can join
-them to the events: score(ip, w) = Σ_k θ[ip, k] · φ[k, w] (reference 5.1).
+them to the events: Spot's score(ip, w) = Σ_k θ[ip, k] · φ[k, w] (reference 5.1). With them
+come each topic's size and each word's field prior, for the others' view that
+`pair_scores` (queries/scoring.yaml) combines with Spot's score.
 """
 
 from __future__ import annotations
@@ -26,9 +28,30 @@ TOPIC_WORD_PRIOR = 1.001 - 1
 @dataclass
 class TopicModel:
     theta: pa.Table  # ip, t0 .. t{K-1}: P(topic | ip)
-    phi: pa.Table  # word, t0 .. t{K-1}: P(word | topic)
+    phi: pa.Table  # word, t0 .. t{K-1}: P(word | topic), prior: field_prior of the word
+    sizes: pa.Table  # one row: s0 .. (φ's normalisers), n0 .. (words each topic holds)
     documents: int
     words: int
+
+
+def field_prior(words: pa.Array, totals: np.ndarray) -> np.ndarray:
+    """P(word) if its fields were independent: the product of each field's share of the corpus.
+
+    A word is Spot's '_'-joined bins (hour, method, size...); fields are aligned from the
+    end because flow words may carry a '-1_' direction prefix. A word never seen elsewhere
+    then still scores by how common its parts are: 02:00 + POST + a rare agent is rarer than
+    14:00 + GET + a common one, where LDA alone can tell such words apart only by chance.
+    """
+    import pandas as pd
+
+    fields = pd.Series(words.to_pandas(), dtype=object).str.split("_")
+    width = int(fields.str.len().max())
+    prior = np.ones(len(fields))
+    share = totals / totals.sum()
+    for pos in range(1, width + 1):
+        value = fields.str[-pos].fillna("")
+        prior *= pd.Series(share).groupby(value.to_numpy()).transform("sum").to_numpy()
+    return prior
 
 
 def fit(counts: pa.Table, topics: int, seed: int, max_iter: int = 10) -> TopicModel:
@@ -76,6 +99,17 @@ def fit(counts: pa.Table, topics: int, seed: int, max_iter: int = 10) -> TopicMo
         {"ip": ips.dictionary, **{f"t{k}": pa.array(theta[:, k]) for k in range(topics)}}
     )
     phi_table = pa.table(
-        {"word": words.dictionary, **{f"t{k}": pa.array(phi[k, :]) for k in range(topics)}}
+        {
+            "word": words.dictionary,
+            **{f"t{k}": pa.array(phi[k, :]) for k in range(topics)},
+            "prior": field_prior(words.dictionary, np.asarray(matrix.sum(axis=0)).ravel()),
+        }
     )
-    return TopicModel(theta_table, phi_table, n_docs, n_words)
+    # s: φ's normaliser (φ·s is the topic's smoothed count of a word); n: the words the topic
+    # holds, without the prior's pseudo-counts
+    sums = lda.components_.sum(axis=1).astype(np.float64)
+    held = sums - n_words * TOPIC_WORD_PRIOR
+    sizes_table = pa.table(
+        {f"{c}{k}": pa.array([v[k]]) for c, v in (("s", sums), ("n", held)) for k in range(topics)}
+    )
+    return TopicModel(theta_table, phi_table, sizes_table, n_docs, n_words)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from .. import queries
 from ..dates import parse_date
 from ..engine import Engine
 from ..errors import InputError
@@ -124,6 +125,7 @@ def score_day(
     topics = settings.score_topics if topics is None else int(topics)
     seed = settings.score_seed if seed is None else int(seed)
     dupfactor = settings.dupfactor if dupfactor is None else int(dupfactor)
+    backoff = settings.score_backoff
     user_domain = settings.user_domain if user_domain is None else user_domain
     if limit <= 0 or topics <= 0 or dupfactor < 0:
         raise InputError("limit and topics must be > 0 and dupfactor >= 0")
@@ -137,7 +139,7 @@ def score_day(
     prog = _Progress(progress, data_type)
     p = sqlrun.PREFIX + data_type
     names = {k: f"{p}_{k}" for k in ("events", "words", "counts", "fb", "fb_events", "fb_words",
-                                      "theta", "phi", "pairs")}  # fmt: skip
+                                      "theta", "phi", "sizes", "pairs")}  # fmt: skip
     params = {**words.day_params(data_type, day), **words.lookup_params(user_domain)}
     restore_bar = _quiet_duckdb(engine)
     try:
@@ -161,12 +163,7 @@ def score_day(
         prog.step("counts")
         fitted = model.fit(counts, topics, seed)
         prog.step("lda")
-        sqlrun.push(engine, names["theta"], fitted.theta)
-        sqlrun.push(engine, names["phi"], fitted.phi)
-        dot = " + ".join(f"t.t{k} * f.t{k}" for k in range(topics))
-        pair_sql = q("pair_scores", counts=names["counts"], theta=names["theta"],
-                     phi=names["phi"], dot=dot)  # fmt: skip
-        sqlrun.stage(engine, names["pairs"], pair_sql)
+        stage_pair_scores(engine, fitted, names, backoff)
         scored = engine.arrow(
             q(f"{data_type}_scored", words=names["words"], pairs=names["pairs"]),
             {"tol": tol, "limit": limit},
@@ -207,6 +204,28 @@ def score_day(
         data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
         out, n_feedback, beacon_table, prog.timings,
     )  # fmt: skip
+
+
+def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, backoff: float) -> str:
+    """Push θ, φ and the topic sizes; stage names["pairs"]: (ip, word, n, word_n, score) for
+    the pairs of names["counts"] (scoring.yaml `pair_scores`)."""
+    for part in ("theta", "phi", "sizes"):
+        sqlrun.push(engine, names[part], getattr(fitted, part))
+    topics = fitted.theta.num_columns - 1
+    sql = q("pair_scores", counts=names["counts"], theta=names["theta"], phi=names["phi"],
+            sizes=names["sizes"], **_topic_terms(topics))  # fmt: skip
+    params = {"backoff": float(backoff), "beta": model.TOPIC_WORD_PRIOR}
+    return sqlrun.stage(engine, names["pairs"], sql, params)
+
+
+def _topic_terms(topics: int) -> dict[str, str]:
+    """pair_scores' per-topic terms (scoring.yaml `pair_terms`) expanded for k = 0 .. K-1."""
+    terms = queries.library("scoring")["pair_terms"]
+    joiner = {"spot": " + ", "mix": " + ", "others": " + ", "columns": ", ", "own": ", "}
+    return {
+        part: joiner[part].join(terms[part].replace("{k}", str(k)) for k in range(topics))
+        for part in joiner
+    }
 
 
 def _quiet_duckdb(engine: Engine):

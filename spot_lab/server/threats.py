@@ -8,7 +8,6 @@ aggregated in the engine; only the page's rows (at most MAX_PAGE_SIZE) reach Pyt
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import math
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..analyst import day_params
 from ..config import SpotLab
 from ..engine import DuckDBEngine, Engine
 from ..errors import InputError, SpotLabError
+from ..netcontext import InternalRanges, internal_path, load_internal, parse_ips
 from ..schema import DATA_TYPES
 
 MAX_PAGE_SIZE = 500
@@ -50,13 +50,6 @@ def check_query(value: str | None) -> str:
     return text
 
 
-def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
 def countries(
     ips: list[str], settings: SpotLab | None = None, lake: str | None = None
 ) -> dict[str, str]:
@@ -79,7 +72,7 @@ def run(engine: Engine, name: str, params: dict[str, Any]) -> pa.Table:
     return engine.arrow(queries.sql("server", name), params)
 
 
-def _flow_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+def _flow_rows(page: pa.Table, _domain: str, _ranges: InternalRanges) -> list[dict[str, Any]]:
     rows = []
     for r in page.to_pylist():
         src_in, dst_in = r["srcip_internal"] == 1, r["dstip_internal"] == 1
@@ -112,7 +105,7 @@ def _in_user_domain(name: str | None, user_domain: str) -> bool:
     return bool(user_domain) and user_domain.lower() in (name or "").lower().split(".")
 
 
-def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+def _dns_rows(page: pa.Table, user_domain: str, _ranges: InternalRanges) -> list[dict[str, Any]]:
     return [
         {
             "rank": r["rank"],
@@ -129,15 +122,15 @@ def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
     ]
 
 
-def _proxy_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
+def _proxy_rows(page: pa.Table, user_domain: str, ranges: InternalRanges) -> list[dict[str, Any]]:
+    records = page.to_pylist()
+    # The outside party of a proxied request is the host (serverip is the proxy's own).
+    hosts = [(r["host"] or "").split(":")[0].lower() for r in records]
+    parsed = parse_ips(hosts)
+    in_ranges = parsed.valid & ranges.is_internal(parsed)  # Spot's ipranges.csv + private
     rows = []
-    for r in page.to_pylist():
-        # The outside party of a proxied request is the host (serverip is the proxy's own).
-        host = (r["host"] or "").split(":")[0].lower()
-        literal = _ip_or_none(host)
-        internal = (literal is not None and literal.is_private) or _in_user_domain(
-            host, user_domain
-        )
+    for r, host, literal, in_range in zip(records, hosts, parsed.valid, in_ranges, strict=True):
+        internal = bool(in_range) or _in_user_domain(host, user_domain)
         rows.append(
             {
                 "rank": r["rank"],
@@ -146,7 +139,7 @@ def _proxy_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
                 "time": f"{r['tdate']} {r['time']}".strip(),
                 "score": r["ml_score"],
                 "scope": "internal" if internal else "external",
-                "external_ip": host if literal is not None and not internal else None,
+                "external_ip": host if literal and not internal else None,
                 "detail": r["host"] or "",
                 "severity": r["sev"],
             }
@@ -155,6 +148,13 @@ def _proxy_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
 
 
 _SHAPERS = {"flow": _flow_rows, "dns": _dns_rows, "proxy": _proxy_rows}
+
+
+def _internal_ranges(settings: SpotLab | None, lake: str | None) -> InternalRanges:
+    """SpotLab.internal_ranges or the lake's context/ipranges.csv; private ranges always."""
+    if settings is None or (lake is None and not settings.internal_ranges):
+        return InternalRanges()
+    return load_internal(internal_path(settings, lake or ""))
 
 
 def threats_page(
@@ -172,12 +172,13 @@ def threats_page(
     total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
     offset = (page - 1) * page_size
     rows: list[dict[str, Any]] = []
+    lake = str(engine.lake.root) if isinstance(engine, DuckDBEngine) else None
     if offset < matched:
         table = run(
             engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
         )
-        rows = _SHAPERS[data_type](table, settings.user_domain if settings else "")
-    lake = str(engine.lake.root) if isinstance(engine, DuckDBEngine) else None
+        domain = settings.user_domain if settings else ""
+        rows = _SHAPERS[data_type](table, domain, _internal_ranges(settings, lake))
     found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings, lake)
     for row in rows:
         row["country"] = found.get(row.pop("external_ip") or "", None)
