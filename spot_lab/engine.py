@@ -73,9 +73,16 @@ class DuckDBEngine(Engine):
         self.con: duckdb.DuckDBPyConnection = self.connection.con
         from .enrich_sql import try_register  # spot_geo(ip), spot_net_context(ip)... in SQL
 
-        try_register(self.con, self.lake.root)
+        try_register(self.con, self.lake.root, functions=False)  # the network_context relation
+        self._functions_pending = True
 
     def _execute(self, sql: str, values: list[Any]) -> pa.Table:
+        if self._functions_pending and "spot_" in sql.lower():
+            # the six enrichment functions cost ms to create: made when a query first uses one
+            from .enrich_sql import try_register
+
+            self._functions_pending = False
+            try_register(self.con, self.lake.root, relation=False)
         self.connection.refresh(sql)
         try:
             rel = self.con.sql(sql, params=values or None)

@@ -1,7 +1,8 @@
 """Geolocation and network context inside SQL, so `%%spotquery` can join and filter on them.
 
-Registered on every DuckDB engine (vectorized Arrow UDFs: DuckDB hands a whole batch of
-IPs to one Python call, which looks each distinct IP up once):
+Registered on every DuckDB engine, the functions when a query first uses one (vectorized
+Arrow UDFs: DuckDB hands a whole batch of IPs to one Python call, which looks each distinct
+IP up once):
 
 - `spot_net_context(ip) -> VARCHAR`   network-context name, NULL when none matches
 - `spot_net_category(ip) -> VARCHAR`  VPN / DMZ / Proxy / FW (reference 4.3), NULL when none
@@ -85,11 +86,31 @@ def _udf(fn):
     return wrapped
 
 
-def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = None) -> None:
-    """Register the enrichment functions and the `network_context` relation on `con`."""
-    from .netcontext import category_of, parse_distinct
-
+def register(
+    con: duckdb.DuckDBPyConnection,
+    lake_root: Path,
+    settings: Any = None,
+    *,
+    functions: bool = True,
+    relation: bool = True,
+) -> None:
+    """Register the enrichment functions and/or the `network_context` relation on `con`."""
     src = _Sources(Path(lake_root), settings)
+    if functions:
+        _register_functions(con, src)
+    if relation:
+        try:
+            context = src.context().to_arrow()
+        except SpotLabError as exc:  # a malformed context file must not break the engine
+            warnings.warn(f"network_context relation left empty: {exc}", stacklevel=2)
+            from .netcontext import NetworkContext
+
+            context = NetworkContext().to_arrow()
+        con.register("network_context", context)
+
+
+def _register_functions(con: duckdb.DuckDBPyConnection, src: _Sources) -> None:
+    from .netcontext import category_of, parse_distinct
 
     def net_context(ips):
         return pa.array(src.context().name_of(ips, default=None), pa.string())
@@ -135,19 +156,11 @@ def register(con: duckdb.DuckDBPyConnection, lake_root: Path, settings: Any = No
             null_handling="special",
             side_effects=False,
         )
-    try:
-        relation = src.context().to_arrow()
-    except SpotLabError as exc:  # a malformed context file must not break the engine
-        warnings.warn(f"network_context relation left empty: {exc}", stacklevel=2)
-        from .netcontext import NetworkContext
-
-        relation = NetworkContext().to_arrow()
-    con.register("network_context", relation)
 
 
-def try_register(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
+def try_register(con: duckdb.DuckDBPyConnection, lake_root: Path, **parts: bool) -> None:
     """`register`, but a failure only warns: the engine must open without enrichment."""
     try:
-        register(con, lake_root)
+        register(con, lake_root, **parts)
     except Exception as exc:  # noqa: BLE001 - enrichment is optional for an engine
         warnings.warn(f"spot-lab SQL enrichment functions not registered: {exc}", stacklevel=2)
