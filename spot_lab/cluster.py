@@ -379,7 +379,8 @@ def _fast_protocol(transport):
         def __init__(self, trans) -> None:
             super().__init__(trans)
             decode = self._fast_decode
-            self._fast_decode = lambda obj, iprot, args: decode(obj, iprot, list(args))
+            if decode is not None:  # None without thrift's C extension: the pure-Python path
+                self._fast_decode = lambda obj, iprot, args: decode(obj, iprot, list(args))
 
     return Protocol(transport)
 

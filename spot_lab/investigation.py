@@ -224,9 +224,7 @@ def query_sql(
     fragments.setdefault("days", queries.sql("investigation", days))
     if anchor:
         fragments.setdefault("anchor", queries.sql("investigation", anchor))
-    for key, value in fragments.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    return queries.splice(text, **fragments)
 
 
 # The anchor's flows on the embedded engine: a temp table of the engine's own connection
@@ -374,7 +372,7 @@ class _Run:
 
     def flow_evidence(self, peers: pd.DataFrame, me: pd.DataFrame) -> None:
         r, ev = self.report, self.report.add_evidence
-        mine = r.details.groupby("dport", as_index=False)["connections"].sum()
+        mine = self.df("flow_anchor_ports")
         mine = mine[mine["dport"] < 49152]  # service ports, not the clients' ephemeral ones
         mine = mine.sort_values(["connections", "dport"], ascending=[False, True]).head(5)
         if not mine.empty:

@@ -127,11 +127,11 @@ def _write(lake, con, day, name, rows_query, raw, order, progress) -> int:
     """One index table's day partition, sorted by `order`, written atomically; its row count."""
     tick = time.perf_counter()
     cols = ", ".join(f"CAST({c.name} AS {c.duckdb_type}) AS {c.name}" for c in TABLES[name].columns)
-    rows = _sql(rows_query, raw=raw)
+    rows = queries.render("ipindex", rows_query, raw=raw)
     counts = []
 
     def copy(target: Path) -> None:
-        sql = _sql("write_sorted", columns=cols, rows=rows, order=order,
+        sql = queries.render("ipindex", "write_sorted", columns=cols, rows=rows, order=order,
                    target=str(target).replace("'", "''"), row_group_size=str(ROW_GROUP_SIZE))  # fmt: skip
         counts.append(con.execute(sql).fetchone()[0])  # COPY answers the rows it wrote
 
@@ -140,14 +140,6 @@ def _write(lake, con, day, name, rows_query, raw, order, progress) -> int:
         print(f"  flow {day}: {name} written ({counts[0]:,} rows, "
               f"{time.perf_counter() - tick:.1f} s)", file=sys.stderr, flush=True)  # fmt: skip
     return counts[0]
-
-
-def _sql(name: str, **parts: str) -> str:
-    """An ipindex.yaml query with its {fragments} spliced in (spot-lab's own text, no values)."""
-    text = queries.sql("ipindex", name)
-    for key, value in parts.items():
-        text = text.replace("{" + key + "}", value)
-    return text
 
 
 def _stamp(lake: Lake, files: list[Path]) -> list[list]:

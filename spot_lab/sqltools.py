@@ -43,7 +43,6 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
     Raises InputError naming any parameter that has no value.
     """
     tree = tree.copy()
-    values = {k: list(v) if isinstance(v, set) else v for k, v in values.items()}  # one order
     missing = sorted({n for n in parameter_names(tree) if n not in values})
     if missing:
         raise InputError(
@@ -95,7 +94,7 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
             value = value[int(index)]
         elif isinstance(value, (list, tuple, set)):
             raise InputError(f"parameter :{name} is a list: use it as `column IN (:{name})`")
-        ordered.append(plain_value(value))
+        ordered.append(value)
     tree = tree.transform(lambda n: exp.Placeholder() if isinstance(n, exp.Placeholder) else n)
     return tree, ordered
 

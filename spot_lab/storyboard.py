@@ -20,11 +20,12 @@ import pandas as pd
 import pyarrow as pa
 
 from . import queries
+from .analyst import check_type
 from .dates import parse_date
 from .errors import InputError
 from .lake import Lake, to_arrow
 from .netcontext import is_ip
-from .schema import TABLES, check_data_type, day_partition
+from .schema import TABLES, day_partition
 from .sqltools import plain_value
 
 ANCHOR_COLUMN = {"flow_storyboard": "ip_threat", "proxy_storyboard": "p_threat",
@@ -49,10 +50,7 @@ def save_storyboard(
     report: Any = None,
 ) -> None:
     """Upsert the storyboard of `anchor` on `day`, plus Spot's timeline / dendro rows."""
-    try:
-        data_type = check_data_type(str(data_type))
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    data_type = check_type(str(data_type))
     day = parse_date(day)
     anchor = str(anchor or "").strip()
     if not anchor:
@@ -74,7 +72,7 @@ def load_storyboard(
 
     first, last = (day, day) if isinstance(day, (str, dt.date)) else day
     first, last = parse_date(first), parse_date(last)
-    data_type = check_data_type(data_type)
+    data_type = check_type(data_type)
     sql = query_sql(f"storyboard_{data_type}", data_type)
     rows = _engine(engine_or_lake).df(sql, day_params(first, last) | {"anchor": anchor})
     if rows.empty:
@@ -166,8 +164,9 @@ def _write_lake(lake: Lake, table: str, day: dt.date, anchor: str, rows: pd.Data
 def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
     columns = TABLES[table].column_names
     where = day_partition(table, day)
-    read = queries.sql("investigation", "partition_rows")
-    read = read.replace("{columns}", ", ".join(columns)).replace("{table}", table)
+    read = queries.render(
+        "investigation", "partition_rows", columns=", ".join(columns), table=table
+    )
     current = engine.df(read, where)
     merged = pd.concat([_keep_others(current, table, anchor), rows[columns]], ignore_index=True)
     if merged.empty:
@@ -180,8 +179,10 @@ def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.
             values[f"v{i}_{j}"] = None if pd.isna(value) else plain_value(value)
             names.append(f":v{i}_{j}")
         tuples.append(f"({', '.join(names)})")
-    sql = queries.sql("investigation", "overwrite_partition")
-    engine.arrow(sql.replace("{table}", table).replace("{rows}", ", ".join(tuples)), values)
+    sql = queries.render(
+        "investigation", "overwrite_partition", table=table, rows=", ".join(tuples)
+    )
+    engine.arrow(sql, values)
 
 
 def _engine(target: Any):

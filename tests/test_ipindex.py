@@ -66,7 +66,8 @@ def report_of(lake_root, anchor: str):
 def assert_same_report(a, b) -> None:
     assert a.empty == b.empty and a.message == b.message
     for name in ("peers", "details", "timeline", "hourly", "daily", "protocols", "impact",
-                 "where", "top_by_bytes", "top_by_connections", "evidence"):  # fmt: skip
+                 "where", "top_by_bytes", "top_by_connections", "evidence",
+                 "endpoints"):  # fmt: skip
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
     assert a.summary == b.summary
     assert a.patient_zero == b.patient_zero

@@ -392,8 +392,8 @@ def test_scope_follows_the_user_domain_label_and_internal_ranges(tmp_path):
             "ip_sev": [None, None],
         }
     )
-    assert [r["scope"] for r in threats._dns_rows(dns, "acme", none)] == ["internal", "external"]
-    assert [r["scope"] for r in threats._dns_rows(dns, "", none)] == ["external", "external"]
+    assert [r["scope"] for r in threats._dns_rows(dns, "acme")] == ["internal", "external"]
+    assert [r["scope"] for r in threats._dns_rows(dns, "")] == ["external", "external"]
     hosts = ["wiki.acme.org:8080", "192.168.1.5", "8.8.8.8:443", "example.com"]
     n = len(hosts)
     proxy = pa.table(

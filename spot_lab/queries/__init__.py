@@ -31,3 +31,15 @@ def sql(concern: str, name: str) -> str:
         return library(concern)[name]["sql"]
     except KeyError:
         raise KeyError(f"no query {name!r} in spot_lab/queries/{concern}.yaml") from None
+
+
+def render(concern: str, name: str, **fragments: str) -> str:
+    """The query with its {fragment} slots filled with SQL text spot-lab writes (relation names,
+    column lists, other queries); never user values, which are always bound parameters."""
+    return splice(sql(concern, name), **fragments)
+
+
+def splice(text: str, **fragments: str) -> str:
+    for key, value in fragments.items():
+        text = text.replace("{" + key + "}", value)
+    return text

@@ -221,7 +221,8 @@ def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, bac
 def _topic_terms(topics: int) -> dict[str, str]:
     """pair_scores' per-topic terms (scoring.yaml `pair_terms`) expanded for k = 0 .. K-1."""
     terms = queries.library("scoring")["pair_terms"]
-    joiner = {"spot": " + ", "mix": " + ", "others": " + ", "columns": ", ", "own": ", "}
+    joiner = {"spot": " + ", "mix": " + ", "others": " + ", "columns": ", ", "shares": ", ",
+              "own": ", "}  # fmt: skip
     return {
         part: joiner[part].join(terms[part].replace("{k}", str(k)) for k in range(topics))
         for part in joiner

@@ -20,10 +20,7 @@ GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLe
 
 def q(name: str, **parts: str) -> str:
     """A scoring.yaml fragment with its {placeholders} replaced by SQL text/relation names."""
-    text = queries.sql("scoring", name).strip()
-    for key, value in parts.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    return queries.render("scoring", name, **parts).strip()
 
 
 @cache

@@ -72,7 +72,7 @@ def run(engine: Engine, name: str, params: dict[str, Any]) -> pa.Table:
     return engine.arrow(queries.sql("server", name), params)
 
 
-def _flow_rows(page: pa.Table, _domain: str, _ranges: InternalRanges) -> list[dict[str, Any]]:
+def _flow_rows(page: pa.Table) -> list[dict[str, Any]]:
     rows = []
     for r in page.to_pylist():
         src_in, dst_in = r["srcip_internal"] == 1, r["dstip_internal"] == 1
@@ -105,7 +105,7 @@ def _in_user_domain(name: str | None, user_domain: str) -> bool:
     return bool(user_domain) and user_domain.lower() in (name or "").lower().split(".")
 
 
-def _dns_rows(page: pa.Table, user_domain: str, _ranges: InternalRanges) -> list[dict[str, Any]]:
+def _dns_rows(page: pa.Table, user_domain: str) -> list[dict[str, Any]]:
     return [
         {
             "rank": r["rank"],
@@ -147,14 +147,23 @@ def _proxy_rows(page: pa.Table, user_domain: str, ranges: InternalRanges) -> lis
     return rows
 
 
-_SHAPERS = {"flow": _flow_rows, "dns": _dns_rows, "proxy": _proxy_rows}
+def _shape(data_type: str, page: pa.Table, settings: SpotLab | None, lake: str | None):
+    """The page's rows as the sidebar shows them."""
+    if data_type == "flow":
+        return _flow_rows(page)
+    domain = settings.user_domain if settings else ""
+    if data_type == "dns":
+        return _dns_rows(page, domain)
+    return _proxy_rows(page, domain, _internal_ranges(settings, lake))
 
 
 def _internal_ranges(settings: SpotLab | None, lake: str | None) -> InternalRanges:
-    """SpotLab.internal_ranges or the lake's context/ipranges.csv; private ranges always."""
-    if settings is None or (lake is None and not settings.internal_ranges):
+    """SpotLab.internal_ranges, else the lake's context/ipranges.csv (the engine's lake, else
+    SpotLab.lake, as the geolocator finds it); private and special ranges always."""
+    root = lake or (settings.lake if settings else "")
+    if settings is None or not (root or settings.internal_ranges):
         return InternalRanges()
-    return load_internal(internal_path(settings, lake or ""))
+    return load_internal(internal_path(settings, root))
 
 
 def threats_page(
@@ -177,8 +186,7 @@ def threats_page(
         table = run(
             engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
         )
-        domain = settings.user_domain if settings else ""
-        rows = _SHAPERS[data_type](table, domain, _internal_ranges(settings, lake))
+        rows = _shape(data_type, table, settings, lake)
     found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings, lake)
     for row in rows:
         row["country"] = found.get(row.pop("external_ip") or "", None)
