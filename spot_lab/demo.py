@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from .config import load_settings
-from .errors import SpotLabError
+from .config import DEMO_LAKE, load_settings
+from .errors import LakeError, SpotLabError
+from .lake import is_demo_lake
 
 DEMO_DATE = dt.date(2026, 11, 28)
 DEMO_SEED = 7
@@ -58,14 +59,20 @@ def build_notebook(sections: Path = REPO_NOTEBOOKS / "sections"):
 
 
 def prepare_lake(lake: Path, flows_per_day: int) -> Path:
-    """Generate and score the demo lake unless it already exists."""
-    if (lake / "ground_truth.json").is_file():
+    """Use the demo lake, or generate and score it into a missing or empty folder. Any other
+    folder (a user's own lake, say) is refused before anything is written."""
+    if is_demo_lake(lake) or (lake / "ground_truth.json").is_file():  # the latter: wave 1's
         _say(f"using the demo lake at {lake}")
         return lake
+    if lake.exists() and (not lake.is_dir() or any(lake.iterdir())):
+        raise LakeError(
+            f"{lake} is not a demo lake spot-lab made, and the demo never writes into other "
+            f"folders: give it its own with --lake (for example --lake {DEMO_LAKE})"
+        )
     from .generator import generate
 
     _say(f"generating a demo day ({flows_per_day:,} flows + DNS + proxy) into {lake}")
-    generate(lake, DEMO_DATE, days=1, flows_per_day=flows_per_day, seed=DEMO_SEED, force=True)
+    generate(lake, DEMO_DATE, days=1, flows_per_day=flows_per_day, seed=DEMO_SEED)
     score_lake(lake, DEMO_DATE)
     return lake
 

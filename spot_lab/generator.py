@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from . import demo_world as W
 from .dates import parse_date
 from .errors import InputError, LakeError
-from .lake import Lake
+from .lake import DEMO_MARK, Lake, foreign_entries, is_demo_lake
 from .schema import DATA_TYPES, TABLES
 
 US_PER_HOUR = 3_600_000_000
@@ -81,11 +81,25 @@ def _count(value: Any, what: str, limit: int) -> int:
 
 
 def _check_target(root: Path, force: bool) -> None:
+    """Generate writes into a missing or empty folder, or (with force) replaces a demo lake
+    it made itself; it never removes a folder or a file that spot-lab did not write."""
     if root.exists() and not root.is_dir():
         raise LakeError(f"{root} is a file, not a folder: choose another --lake path")
-    if root.is_dir() and any(root.iterdir()) and not force:
+    if not root.is_dir() or not any(root.iterdir()):
+        return
+    if not is_demo_lake(root):
+        first = next(iter(sorted(root.iterdir()))).name
         raise LakeError(
-            f"{root} is not empty: choose an empty folder, or add --force to replace its content"
+            f"{root} holds files spot-lab did not write (such as {first!r}): demo data goes "
+            "only into an empty folder or a demo lake spot-lab made; choose another --lake"
+        )
+    if not force:
+        raise LakeError(f"{root} is a demo lake already: add --force to replace it")
+    foreign = foreign_entries(root)
+    if foreign:
+        raise LakeError(
+            f"{root} is a demo lake but also holds {foreign[0].name!r}, which spot-lab did "
+            "not write: move it out first, or choose another --lake"
         )
 
 
@@ -120,6 +134,8 @@ def generate(
         dates = [first + dt.timedelta(days=i) for i in range(days)]
         rows, scenarios = _write_lake(Lake(staging, create=True), dates, flows_per_day, seed,
                                       progress)  # fmt: skip
+        mark = {"made_by": "spot-lab generate", "seed": seed, "dates": [str(d) for d in dates]}
+        (staging / DEMO_MARK).write_text(json.dumps(mark) + "\n")
         _swap_in(staging, root)
     except OSError as exc:  # disk full, permissions: the old lake is untouched
         raise LakeError(f"cannot write the lake {root}: {exc.strerror or exc}") from None

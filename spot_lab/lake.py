@@ -38,6 +38,11 @@ _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
 _DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the words of a query that may name a table
 WORK_PREFIX = "_spotlab_"  # spot-lab's temporary working tables and views (scoring, investigation)
+# Written by `spot-lab generate` into every demo lake: the only folders spot-lab may ever
+# replace are ones carrying it (a user's own lake or folder is never removed).
+DEMO_MARK = ".spot-lab-demo.json"
+# What a demo lake holds at its top level; anything else there was put by someone else.
+_DEMO_ENTRIES = {*DATA_TYPES, "context", "ground_truth.json", DEMO_MARK, ".spot-lab"}
 
 
 def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -94,6 +99,18 @@ def parquet_scan(tbl: Table, files: str | Sequence[Path]) -> str:
     source = quote(files) if isinstance(files, str) else f"[{', '.join(map(quote, files))}]"
     hive_types = ", ".join(f"'{p.name}': '{p.duckdb_type}'" for p in tbl.partitions)
     return f"read_parquet({source}, hive_partitioning = true, hive_types = {{{hive_types}}})"
+
+
+def is_demo_lake(root: Path) -> bool:
+    """True for a folder that `spot-lab generate` made (it carries DEMO_MARK)."""
+    return (root / DEMO_MARK).is_file()
+
+
+def foreign_entries(root: Path) -> list[Path]:
+    """Top-level entries of `root` that a demo lake never holds (a user's files), sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name not in _DEMO_ENTRIES)
 
 
 class Lake:

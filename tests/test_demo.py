@@ -6,6 +6,7 @@ import nbformat
 
 from spot_lab.cli import main
 from spot_lab.demo import REPO_NOTEBOOKS, build_notebook
+from tests.support import snapshot
 
 
 def test_committed_notebook_matches_its_sections():
@@ -41,3 +42,19 @@ def test_demo_execute_generates_scores_and_runs_the_notebook(tmp_path, capsys):
     assert "Traceback" not in html
     # the %spot_threat reports show as static HTML (widgets cannot run in a saved report)
     assert html.count("spot-report") >= 2
+
+
+def test_demo_refuses_a_lake_it_did_not_make_and_leaves_it_untouched(tmp_path, capsys, monkeypatch):
+    # A user's own lake (SPOT_LAB_LAKE, as the README suggests): a kept file and a partition.
+    lake = tmp_path / "my-lake"
+    hour = lake / "flow" / "hive" / "y=2026" / "m=11" / "d=27" / "h=00"
+    hour.mkdir(parents=True)
+    (hour / "part-0.parquet").write_bytes(b"PAR1 my flows PAR1")
+    (lake / "keep-me.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    monkeypatch.setenv("SPOT_LAB_LAKE", str(lake))
+    assert main(["demo", "--execute", "--output", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a demo lake" in err and "--lake" in err
+    assert snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-lake"]

