@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 60.0
 CHILD = """
 import datetime as dt, json, sys
-from spot_lab.generator import generate
+from spot_lab.demo.generator import generate
 s = generate(sys.argv[1], dt.date(2026, 11, 28), flows_per_day=int(sys.argv[2]), seed=7,
              progress=False)
 print(json.dumps({"rows": s.rows, "seconds": s.seconds}))

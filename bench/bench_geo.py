@@ -25,8 +25,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spot_lab import maps  # noqa: E402
-from spot_lab.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path  # noqa: E402
-from spot_lab.netcontext import InternalRanges, parse_ips  # noqa: E402
+from spot_lab.enrich.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path  # noqa: E402
+from spot_lab.enrich.netcontext import InternalRanges, parse_ips  # noqa: E402
 
 
 def public_ips(n: int, seed: int) -> list[str]:

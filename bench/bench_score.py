@@ -1,7 +1,7 @@
 """Scoring speed and peak memory per type on a generated day (default 1M flows).
 
 Run: .venv/bin/python bench/bench_score.py [--flows 1000000] [--keep DIR]
-Generates the day (flow + matching DNS and proxy) with spot_lab.generator into a temp lake,
+Generates the day (flow + matching DNS and proxy) with spot_lab.demo.generator into a temp lake,
 then scores each type in a fresh subprocess (so peak RSS is that run's own), and prints a
 markdown table: events, seconds, events/s, peak RSS. Target for flow: < 60 s, < 2 GB.
 """
@@ -22,7 +22,7 @@ DAY = "2026-11-28"
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.scoring import score_day
 engine = DuckDBEngine({lake!r})
 result = score_day(engine, {data_type!r}, {day!r}, progress=False)
@@ -46,7 +46,7 @@ def main() -> None:
         lake = Path(tmp.name) / "lake"
     if not (lake / "ground_truth.json").is_file():
         sys.path.insert(0, str(ROOT))
-        from spot_lab.generator import generate
+        from spot_lab.demo.generator import generate
 
         started = time.perf_counter()
         generate(lake, DAY, flows_per_day=args.flows, seed=5, force=True, progress=False)

@@ -28,8 +28,8 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spot_lab import connections  # noqa: E402
-from spot_lab.lake import Lake  # noqa: E402
-from spot_lab.schema import TABLES  # noqa: E402
+from spot_lab.store.lake import Lake  # noqa: E402
+from spot_lab.store.schema import TABLES  # noqa: E402
 
 ROWS = 1_000_000
 DAY = dt.date(2026, 11, 28)
@@ -146,7 +146,7 @@ def bench_pruning(work: Path) -> list[str]:
     ip = shell_for(root)
     engine = connections.session().get()
     engine.connection.refresh()  # every view, for the plain DuckDB EXPLAIN below
-    from spot_lab.sqltools import confine_to_days, parse
+    from spot_lab.engines.sqltools import confine_to_days, parse
 
     sql = "SELECT dport, COUNT(*) AS n FROM flow GROUP BY dport"
     rows = []
@@ -178,7 +178,7 @@ def bench_pruning(work: Path) -> list[str]:
 def bench_spark(work: Path) -> list[str]:
     from pyhive import hive
 
-    from spot_lab.cluster import HiveEngine
+    from spot_lab.engines.cluster import HiveEngine
     from tests.spark_fixture import start_spark_thrift_server, stop_spark_thrift_server
 
     server = start_spark_thrift_server(work / "spark")

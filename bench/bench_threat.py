@@ -1,6 +1,6 @@
 """Benchmark: `%spot_threat <ip>` end to end on a 10M-flow day vs the Spot-notebook way.
 
-First the day's IP index is built (spot_lab.ipindex, what `spot-lab score --type flow` and
+First the day's IP index is built (spot_lab.store.ipindex, what `spot-lab score --type flow` and
 `spot-lab index` do once per day): its time, peak memory and size are printed as the one-off
 per-day cost. Then spot-lab: `spot_lab.investigate(ip)` on the embedded lake (engine opened
 per run, queries, enrichment, the report object; no browser rendering). Spot-notebook way:
@@ -34,7 +34,7 @@ def ensure_lake(flows: int) -> Path:
     lake = ROOT / "bench" / ".cache" / f"flow-{flows // 1_000_000}m"
     if not (lake / "ground_truth.json").exists():
         sys.path.insert(0, str(ROOT))
-        from spot_lab.generator import generate
+        from spot_lab.demo.generator import generate
 
         print(f"generating {flows:,} flows into {lake} (cached for later runs)...", flush=True)
         print(generate(lake, DAY, days=1, flows_per_day=flows, seed=3, progress=False, force=True))
@@ -50,9 +50,9 @@ def c2_ip(lake: Path) -> str:
 def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from spot_lab.config import SpotLab
-    from spot_lab.engine import DuckDBEngine
-    from spot_lab.investigation import investigate
-    from spot_lab.ipindex import is_fresh
+    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.investigation.search import investigate
+    from spot_lab.store.ipindex import is_fresh
 
     settings = SpotLab(lake=lake)
     times = []
@@ -80,7 +80,7 @@ def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
 
 def child_index(lake: str, ip: str, runs: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from spot_lab.ipindex import build
+    from spot_lab.store.ipindex import build
 
     result = build(lake, DAY)
     return {"seconds": result.seconds, "rows": result.rows, "index_mb": result.index_bytes / 1e6,

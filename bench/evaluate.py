@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spot_lab.demo import score_lake  # noqa: E402
-from spot_lab.generator import generate  # noqa: E402
+from spot_lab.demo.command import score_lake  # noqa: E402
+from spot_lab.demo.generator import generate  # noqa: E402
 from spot_lab.scoring.evaluation import precision_at, scenario_hits  # noqa: E402
 
 DAY = dt.date(2026, 11, 28)

@@ -7,7 +7,7 @@ from Python. Heavy parts (maps, cluster drivers, the model) are imported on firs
 from __future__ import annotations
 
 try:
-    from ._version import __version__
+    from spot_lab._version import __version__
 except ImportError:  # a source checkout that was never built
     __version__ = "0.0.0.dev0"
 
@@ -15,20 +15,20 @@ __all__ = ["__version__", "investigate", "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython) -> None:
-    from .magics import load_ipython_extension as load
+    from spot_lab.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    from .magics import unload_ipython_extension as unload
+    from spot_lab.magics import unload_ipython_extension as unload
 
     unload(ipython)
 
 
 def investigate(anchor: str, **options):
     """Gather everything about one threat and answer the five Ws (see `%spot_threat`)."""
-    from .investigation import investigate as run
+    from spot_lab.investigation.search import investigate as run
 
     return run(anchor, **options)
 

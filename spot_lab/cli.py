@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .dates import parse_date
-from .errors import InputError, SpotLabError
+from spot_lab.dates import parse_date
+from spot_lab.errors import InputError, SpotLabError
 
 
 def positive_int(text: str, option: str = "the value") -> int:
@@ -21,7 +21,7 @@ def positive_int(text: str, option: str = "the value") -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .generator import generate
+    from spot_lab.demo.generator import generate
 
     summary = generate(
         args.lake,
@@ -37,7 +37,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from .scoring import score_command
+    from spot_lab.scoring import score_command
 
     print(
         score_command(
@@ -55,7 +55,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from spot_lab.demo.command import run_demo
 
     return run_demo(
         lake=args.lake,
@@ -68,9 +68,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from .config import load_settings
-    from .ipindex import build
-    from .lake import Lake
+    from spot_lab.config import load_settings
+    from spot_lab.store.ipindex import build
+    from spot_lab.store.lake import Lake
 
     lake = Lake(args.lake or load_settings().lake)
     print(build(lake, parse_date(args.date), progress=not args.quiet).summary())
@@ -78,8 +78,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .config import load_settings
-    from .lake import Lake
+    from spot_lab.config import load_settings
+    from spot_lab.store.lake import Lake
 
     lake = Lake(args.lake or load_settings().lake)
     count = lake.check()

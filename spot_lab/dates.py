@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .errors import InputError
+from spot_lab.errors import InputError
 
 
 def parse_date(text: str | dt.date) -> dt.date:

@@ -19,12 +19,12 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
-from . import connections
-from .config import SpotLab, load_settings
-from .dates import date_range
-from .engine import Engine
-from .errors import SpotLabError
-from .sqltools import confine_to_days, parameter_names, parse
+from spot_lab.config import SpotLab, load_settings
+from spot_lab.dates import date_range
+from spot_lab.engines import connections
+from spot_lab.engines.base import Engine
+from spot_lab.engines.sqltools import confine_to_days, parameter_names, parse
+from spot_lab.errors import SpotLabError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,7 +257,7 @@ class SpotLabMagics(Magics):
         """%spot_threat ANCHOR [--type flow|dns|proxy|auto] [--date D | --from D --to D]
         [--top N] [--conn ALIAS]: investigate one threat and answer the five Ws."""
         options = self.threat_options(line)
-        from .investigation import investigate
+        from spot_lab.investigation.search import investigate
 
         self._running_kind = options["engine"].kind
         return investigate(options.pop("anchor"), **options)

@@ -23,7 +23,7 @@ pytest_plugins = ["tests.spark_fixture"]
 @pytest.fixture(scope="session")
 def demo_lake_path(tmp_path_factory) -> Path:
     """A small generated demo lake, shared read-only by the whole session (copy to write)."""
-    from spot_lab.generator import generate
+    from spot_lab.demo.generator import generate
 
     root = tmp_path_factory.mktemp("demo") / "lake"
     generate(root, DEMO_DAY, days=1, flows_per_day=DEMO_FLOWS, seed=DEMO_SEED, progress=False)
@@ -33,7 +33,7 @@ def demo_lake_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def scored_lake_path(demo_lake_path, tmp_path_factory) -> Path:
     """The demo lake after `spot-lab score` for every type (read-only; copy to write)."""
-    from spot_lab.demo import score_lake
+    from spot_lab.demo.command import score_lake
 
     root = tmp_path_factory.mktemp("scored") / "lake"
     shutil.copytree(demo_lake_path, root)

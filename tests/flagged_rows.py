@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from spot_lab.lake import Lake
+from spot_lab.store.lake import Lake
 
 _PRIVATE = (
     "({ip} LIKE '10.%' OR {ip} LIKE '192.168.%' "

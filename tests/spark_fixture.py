@@ -2,7 +2,7 @@
 
 `spark_server` (session) starts the JVM with spark-submit (recipe in platform-notes), NOSASL on
 a free local port, with a private warehouse and Derby metastore, and kills it by PID at the end.
-`spark_engine` (session) registers every table of spot_lab.schema over the demo lake's folders
+`spark_engine` (session) registers every table of spot_lab.store.schema over the demo lake's folders
 as partitioned external tables in database `spot` and yields a HiveEngine on it.
 `register_table(engine, name, location)` registers one more Spot table over another folder.
 """
@@ -129,8 +129,8 @@ def spark_server(tmp_path_factory):
 
 
 def register_table(engine, name: str, location: Path | str, database: str = "spot") -> None:
-    """Register the Spot table `name` (from spot_lab.schema) over `location`, with partitions."""
-    from spot_lab.cluster import external_table_ddl
+    """Register the Spot table `name` (from spot_lab.store.schema) over `location`, with partitions."""
+    from spot_lab.engines.cluster import external_table_ddl
 
     engine._execute(f"DROP TABLE IF EXISTS {database}.{name}", [])
     engine._execute(external_table_ddl(name, str(location), database), [])
@@ -139,10 +139,10 @@ def register_table(engine, name: str, location: Path | str, database: str = "spo
 
 
 def register_lake(engine, lake_root: Path, empty_dir: Path, database: str = "spot") -> None:
-    """Every table of spot_lab.schema over a lake; tables without files point at `empty_dir`
+    """Every table of spot_lab.store.schema over a lake; tables without files point at `empty_dir`
     so the lake (shared, read-only) never gains folders."""
-    from spot_lab.lake import Lake
-    from spot_lab.schema import TABLES
+    from spot_lab.store.lake import Lake
+    from spot_lab.store.schema import TABLES
 
     lake = Lake(lake_root)
     engine._execute(f"CREATE DATABASE IF NOT EXISTS {database}", [])
@@ -158,7 +158,7 @@ def register_lake(engine, lake_root: Path, empty_dir: Path, database: str = "spo
 @pytest.fixture(scope="session")
 def spark_engine(spark_server, demo_lake_path):
     """A HiveEngine on database `spot` holding every Spot table over the demo lake."""
-    from spot_lab.cluster import HiveEngine
+    from spot_lab.engines.cluster import HiveEngine
 
     setup = HiveEngine(spark_server.url("default"), timeout=30)
     setup.progress_after = float("inf")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from spot_lab import analyst
-from spot_lab.engine import DuckDBEngine, Engine
+from spot_lab.engines.base import DuckDBEngine, Engine
 from spot_lab.errors import InputError
-from spot_lab.lake import Lake
-from spot_lab.schema import FEEDBACK_COLUMNS, TABLES
+from spot_lab.investigation import analyst
 from spot_lab.server import threats
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import FEEDBACK_COLUMNS, TABLES
 from tests.conftest import DEMO_DAY
 from tests.flagged_rows import write_flagged
 from tests.support import snapshot
@@ -168,7 +168,7 @@ def test_threats_list_joins_scores_of_that_date_only(flagged):
 _WRITER = textwrap.dedent(
     """
     import sys
-    from spot_lab import analyst
+    from spot_lab.investigation import analyst
     root, day, *anchors = sys.argv[1:]
     for anchor in anchors:
         analyst.record_score(root, "proxy", day, anchor, 1)

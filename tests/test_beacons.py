@@ -8,10 +8,10 @@ import random
 
 import pandas as pd
 
-from spot_lab.engine import DuckDBEngine
-from spot_lab.lake import Lake
-from spot_lab.schema import TABLES
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.scoring.beacons import beacon_scores
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import TABLES
 from tests.conftest import DEMO_DAY
 
 DAY = dt.date(2026, 3, 2)

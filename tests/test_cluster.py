@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from spot_lab import connections
-from spot_lab.cluster import (
+from spot_lab.engines import connections
+from spot_lab.engines.base import DuckDBEngine, open_engine
+from spot_lab.engines.cluster import (
     ClusterURL,
     HiveEngine,
     PrestoEngine,
@@ -22,9 +23,8 @@ from spot_lab.cluster import (
     open_cluster_engine,
     render_pyformat,
 )
-from spot_lab.engine import DuckDBEngine, open_engine
+from spot_lab.engines.sqltools import confine_to_days, parse
 from spot_lab.errors import InputError, QueryError
-from spot_lab.sqltools import confine_to_days, parse
 from tests.conftest import DEMO_DAY
 
 # The same canonical SQL (DuckDB dialect, :params) on every engine. ORDER BY covers every

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 
 from spot_lab.cli import main
-from spot_lab.demo import REPO_NOTEBOOKS, build_notebook
+from spot_lab.demo.command import REPO_NOTEBOOKS, build_notebook
 from tests.support import snapshot
 
 
@@ -13,7 +13,7 @@ def test_committed_notebook_matches_its_sections():
     committed = nbformat.read(REPO_NOTEBOOKS / "demo.ipynb", as_version=4)
     built = build_notebook()
     assert [c.source for c in committed.cells] == [c.source for c in built.cells], (
-        "notebooks/demo.ipynb is stale: run `python -m spot_lab.demo`"
+        "notebooks/demo.ipynb is stale: run `python -m spot_lab.demo.command`"
     )
 
 

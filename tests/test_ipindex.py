@@ -1,4 +1,4 @@
-"""The per-day IP index of flows (spot_lab.ipindex) on real generated lakes.
+"""The per-day IP index of flows (spot_lab.store.ipindex) on real generated lakes.
 
 Investigations with and without the index must be the same report; the index's rows are
 checked against independent SQL over the raw parquet files; a stale index is never used.
@@ -14,13 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from spot_lab import cli, ipindex
+from spot_lab import cli
 from spot_lab.config import SpotLab
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.errors import InputError, LakeError
-from spot_lab.investigation import investigate
-from spot_lab.lake import Lake
-from spot_lab.schema import TABLES
+from spot_lab.investigation.search import investigate
+from spot_lab.store import ipindex
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import TABLES
 from tests.conftest import DEMO_DAY
 
 FLOW_COLUMNS = "unix_tstamp, sip, dip, sport, dport, proto, ipkt, ibyt, opkt, obyt"
@@ -238,7 +239,7 @@ def test_scoring_builds_the_index(scored_lake_path):
 
 
 def test_covers_needs_every_day(tmp_path):
-    from spot_lab.generator import generate
+    from spot_lab.demo.generator import generate
 
     root = tmp_path / "two"
     first = dt.date(2026, 11, 20)

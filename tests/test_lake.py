@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.errors import LakeError, QueryError
-from spot_lab.lake import Lake
-from spot_lab.schema import TABLES
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 3, 7)
@@ -181,7 +181,7 @@ def run_python(code: str, *args: str) -> subprocess.Popen:
 WRITER = """
     import datetime as dt, sys
     import pyarrow as pa
-    from spot_lab.lake import Lake
+    from spot_lab.store.lake import Lake
     root, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     lake = Lake(root)
     con = lake.connect()
@@ -246,8 +246,8 @@ def test_a_writer_killed_mid_write_leaves_the_previous_or_the_new_content(empty_
 KILLABLE_WRITER = """
     import datetime as dt, sys
     import pyarrow as pa
-    from spot_lab.lake import Lake
-    from spot_lab.schema import TABLES
+    from spot_lab.store.lake import Lake
+    from spot_lab.store.schema import TABLES
     lake = Lake(sys.argv[1])
     day = dt.date(2026, 11, 28)
     version = int(sys.argv[2])

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spot_lab import maps
-from spot_lab.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path
+from spot_lab.display import maps
+from spot_lab.enrich.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path
 from tests.support import CHROMIUM_ARGS, chromium_path, require
 
 pytestmark = pytest.mark.browser

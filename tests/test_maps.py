@@ -1,4 +1,4 @@
-"""spot_lab.maps: aggregation by place, bulk layers, popups, legend, save_html, figure."""
+"""spot_lab.display.maps: aggregation by place, bulk layers, popups, legend, save_html, figure."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from ipyleaflet import GeoJSON, LegendControl, Map
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from spot_lab import maps
+from spot_lab.display import maps
+from spot_lab.enrich.geo import GeoLocator
 from spot_lab.errors import InputError
-from spot_lab.geo import GeoLocator
 from tests.test_geo import city_mmdb  # noqa: F401 - shared fixture (Paris, Tokyo, Berlin)
 
 N_PLACES = 150
@@ -218,7 +218,7 @@ def test_endpoints_figure(paris_tokyo):
 
 
 def test_lines_start_at_the_home_site_from_sites_csv(city_mmdb, tmp_path):  # noqa: F811
-    from spot_lab.netcontext import NetworkContext
+    from spot_lab.enrich.netcontext import NetworkContext
 
     sites = tmp_path / "sites.csv"
     sites.write_text("subnet,name,site,lat,lon\n10.0.0.0/24,FW,HQ,41.8781,-87.6298\n")

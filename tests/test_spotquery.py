@@ -10,9 +10,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from spot_lab import connections
-from spot_lab.engine import DuckDBEngine
-from spot_lab.lake import Lake
+from spot_lab.engines import connections
+from spot_lab.engines.base import DuckDBEngine
+from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot
 

@@ -9,12 +9,9 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from spot_lab.cluster import render_pyformat
-from spot_lab.engine import DuckDBEngine
-from spot_lab.errors import InputError, QueryError
-from spot_lab.lake import Lake
-from spot_lab.schema import TABLES
-from spot_lab.sqltools import (
+from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.cluster import render_pyformat
+from spot_lab.engines.sqltools import (
     bind,
     confine_to_days,
     parse,
@@ -22,6 +19,9 @@ from spot_lab.sqltools import (
     prepare,
     spot_table_refs,
 )
+from spot_lab.errors import InputError, QueryError
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import TABLES
 
 INJECTION = "'; DROP TABLE flow; --"
 D = dt.date

@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engine import DuckDBEngine
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.errors import InputError
-from spot_lab.investigation import investigate
-from spot_lab.lake import Lake
-from spot_lab.storyboard import load_storyboard, save_storyboard
+from spot_lab.investigation.search import investigate
+from spot_lab.investigation.storyboard import load_storyboard, save_storyboard
+from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot
 

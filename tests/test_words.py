@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from spot_lab.engine import DuckDBEngine
-from spot_lab.lake import Lake
-from spot_lab.schema import TABLES
+from spot_lab.engines.base import DuckDBEngine
 from spot_lab.scoring.words import day_words
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import TABLES
 
 DAY = dt.date(2016, 10, 3)
 

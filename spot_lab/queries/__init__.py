@@ -1,7 +1,7 @@
 """spot-lab's SQL, kept as data: one YAML file per concern in this folder.
 
 Each file maps a query name to canonical SQL (DuckDB dialect, `:name` parameters, see
-spot_lab.sqltools), optionally with a description:
+spot_lab.engines.sqltools), optionally with a description:
 
     peers_of_ip:
       description: Spot's expanded search for one IP (reference 2.3)

@@ -3,8 +3,8 @@
 `score_day(engine, data_type, day)` is the Python API; `score_command` backs `spot-lab score`.
 """
 
-from .feedback import append_feedback, feedback_path, read_feedback
-from .run import ScoreResult, score_command, score_day
+from spot_lab.scoring.feedback import append_feedback, feedback_path, read_feedback
+from spot_lab.scoring.run import ScoreResult, score_command, score_day
 
 __all__ = [
     "ScoreResult",

@@ -12,10 +12,10 @@ import datetime as dt
 
 import pyarrow as pa
 
-from ..engine import Engine
-from ..lake import to_arrow
-from ..schema import TABLES
-from .words import day_params, q
+from spot_lab.engines.base import Engine
+from spot_lab.scoring.words import day_params, q
+from spot_lab.store.lake import to_arrow
+from spot_lab.store.schema import TABLES
 
 MIN_CONNECTIONS = 4
 LIMIT = 3000

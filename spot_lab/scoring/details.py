@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..engine import Engine
-from ..lake import to_arrow
-from ..schema import TABLES
-from . import sqlrun
-from .enrich import (
+from spot_lab.engines.base import Engine
+from spot_lab.scoring import sqlrun
+from spot_lab.scoring.enrich import (
     dns_class_name,
     dns_rcode_name,
     dns_type_name,
     http_code_name,
     network_context,
 )
-from .words import day_params, q
+from spot_lab.scoring.words import day_params, q
+from spot_lab.store.lake import to_arrow
+from spot_lab.store.schema import TABLES
 
 DETAILS = {
     "flow": ("flow_edge", "flow_chords"),

@@ -1,6 +1,6 @@
 """OA's enrichment of the flagged rows (reference 4.1 to 4.7): a few thousand rows, each
 distinct value looked up once. Geolocation, internal flags and network context come from
-spot_lab.geo / spot_lab.netcontext; IANA labels from the bundled tables."""
+spot_lab.enrich.geo / spot_lab.enrich.netcontext; IANA labels from the bundled tables."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import SpotLabError
-from .reputation import reputation_of
-from .words import GENERIC_TLDS, country_codes
+from spot_lab.errors import SpotLabError
+from spot_lab.scoring.reputation import reputation_of
+from spot_lab.scoring.words import GENERIC_TLDS, country_codes
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def registered_domain(name: str) -> str:
 
 def network_context(ips: pd.Series, settings, lake_root: Path | None) -> pd.Series:
     """Context name of each IP (reference 4.2/4.3 files), "" when none matches."""
-    from ..netcontext import NetworkContext, context_path
+    from spot_lab.enrich.netcontext import NetworkContext, context_path
 
     context = NetworkContext.from_csv(context_path(settings, lake_root or settings.lake))
     return pd.Series(context.name_of(ips).to_numpy(), index=ips.index).fillna("")
@@ -81,11 +81,11 @@ def network_context(ips: pd.Series, settings, lake_root: Path | None) -> pd.Seri
 
 def ip_columns(ips: pd.Series, settings, lake_root: Path | None) -> pd.DataFrame:
     """internal (0/1), geoloc and domain per IP; geolocation is skipped when no database."""
-    from ..netcontext import InternalRanges, internal_path, parse_ips
+    from spot_lab.enrich.netcontext import InternalRanges, internal_path, parse_ips
 
     root = lake_root or Path(settings.lake)
     try:
-        from ..geo import default_geolocator, spot_columns
+        from spot_lab.enrich.geo import default_geolocator, spot_columns
 
         out = spot_columns(ips, default_geolocator(settings, lake=root))
         out.index = ips.index

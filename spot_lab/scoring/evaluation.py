@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from ..lake import Lake
+from spot_lab.store.lake import Lake
 
 
 def _top(lake: Lake, table: str, day: dt.date, k: int, order: str) -> list[dict]:

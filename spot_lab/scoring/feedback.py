@@ -1,7 +1,7 @@
 """Analyst feedback for the model: one defined format, read and written safely.
 
 File: <lake>/<type>/scored_results/YYYYMMDD/feedback/ml_feedback.csv, comma-separated, with
-the header `spot_lab.schema.FEEDBACK_COLUMNS[type]` (fixes Spot's comma/tab and column-order
+the header `spot_lab.store.schema.FEEDBACK_COLUMNS[type]` (fixes Spot's comma/tab and column-order
 mismatches, reference 1.7). Rows scored 3 (Low) are added DUPFACTOR times to the training
 counts of the next run of that day, never to the scored set (reference 5.6).
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import InputError
-from ..lake import Lake
-from ..schema import FEEDBACK_COLUMNS, SEVERITIES, check_data_type
+from spot_lab.errors import InputError
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import FEEDBACK_COLUMNS, SEVERITIES, check_data_type
 
 _NUMERIC = {"sev", "sport", "dport", "ipkt", "ibyt", "unix_tstamp", "frame_len",
             "dns_qry_type", "dns_qry_rcode"}  # fmt: skip

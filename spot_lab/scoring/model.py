@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputError
+from spot_lab.errors import InputError
 
 # Spot's priors (LDA_ALPHA 1.02, LDA_BETA 1.001, reference 5.2) are Spark EM's MAP
 # concentrations, whose estimates are (count + prior - 1) / total: the same additive smoothing as

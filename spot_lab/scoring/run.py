@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .. import queries
-from ..dates import parse_date
-from ..engine import Engine
-from ..errors import InputError
-from ..lake import to_arrow
-from ..schema import DATA_TYPES, TABLES
-from . import model, sqlrun, words
-from .enrich import BUILDERS
-from .feedback import feedback_path, read_feedback
-from .words import q
+from spot_lab import queries
+from spot_lab.dates import parse_date
+from spot_lab.engines.base import Engine
+from spot_lab.errors import InputError
+from spot_lab.scoring import model, sqlrun, words
+from spot_lab.scoring.enrich import BUILDERS
+from spot_lab.scoring.feedback import feedback_path, read_feedback
+from spot_lab.scoring.words import q
+from spot_lab.store.lake import to_arrow
+from spot_lab.store.schema import DATA_TYPES, TABLES
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _check_type(data_type: str) -> str:
 
 
 def _no_data(engine: Engine, data_type: str, day: dt.date) -> InputError:
-    from ..investigation import available_days
+    from spot_lab.investigation.search import available_days
 
     days = available_days(engine, data_type)
     listed = ", ".join(str(d) for d in days[-10:]) or "none"
@@ -115,7 +115,7 @@ def score_day(
     the lake, when present. Raises InputError (nothing written) for an unknown type, a day
     without data, fewer documents than topics, or a malformed feedback file.
     """
-    from ..config import load_settings
+    from spot_lab.config import load_settings
 
     _check_type(data_type)
     day = parse_date(day)
@@ -173,7 +173,7 @@ def score_day(
         out = to_arrow(TABLES[f"{data_type}_scores"], rows)
         beacon_table = None
         if data_type == "flow" and beacons:
-            from .beacons import beacon_scores
+            from spot_lab.scoring.beacons import beacon_scores
 
             beacon_table = beacon_scores(engine, day)
             prog.step("beacons")
@@ -181,7 +181,7 @@ def score_day(
         if details_tables is None:  # tested on DuckDB; opt in on clusters
             details_tables = sqlrun.is_embedded(engine)
         if write and details_tables:
-            from .details import detail_tables
+            from spot_lab.scoring.details import detail_tables
 
             details = detail_tables(engine, data_type, day, out, settings, lake_root)
             prog.step("details")
@@ -196,7 +196,9 @@ def score_day(
         sqlrun.drop(engine, *names.values())
         restore_bar()
     if write and lake is not None and data_type == "flow":  # after the drops: memory back
-        from ..ipindex import build  # %spot_threat's per-day IP index (embedded lake only)
+        from spot_lab.store.ipindex import (
+            build,  # %spot_threat's per-day IP index (embedded lake only)
+        )
 
         build(lake, day)
         prog.step("ip index")
@@ -281,8 +283,8 @@ def score_command(
     seed: int | None = None,
 ) -> str:
     """The `spot-lab score` command: score one day and return a one-paragraph summary."""
-    from ..config import load_settings
-    from ..engine import open_engine
+    from spot_lab.config import load_settings
+    from spot_lab.engines.base import open_engine
 
     _check_type(data_type)
     settings = load_settings()

@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..engine import DuckDBEngine, Engine
-from ..lake import WORK_PREFIX
+from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.store.lake import WORK_PREFIX
 
 PREFIX = WORK_PREFIX  # the lake's views know statements on these need no Spot table
 _PUSH_ROWS = 5_000  # rows per VALUES chunk for cluster engines

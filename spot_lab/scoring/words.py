@@ -12,8 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .. import queries
-from ..schema import day_partition
+from spot_lab import queries
+from spot_lab.store.schema import day_partition
 
 GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLevelDomainNames
 

@@ -15,8 +15,8 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from ..config import load_settings
-    from .handlers import Backend, routes
+    from spot_lab.config import load_settings
+    from spot_lab.server.handlers import Backend, routes
 
     settings = load_settings(serverapp.config)
     backend = Backend(settings)

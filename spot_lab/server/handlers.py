@@ -20,12 +20,12 @@ from typing import Any
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from .. import analyst, storyboard
-from ..config import SpotLab
-from ..dates import parse_date
-from ..engine import Engine, open_engine
-from ..errors import InputError, LakeError, QueryError, SpotLabError
-from . import threats
+from spot_lab.config import SpotLab
+from spot_lab.dates import parse_date
+from spot_lab.engines.base import Engine, open_engine
+from spot_lab.errors import InputError, LakeError, QueryError, SpotLabError
+from spot_lab.investigation import analyst, storyboard
+from spot_lab.server import threats
 
 
 class NoLakeError(LakeError):

@@ -13,13 +13,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import queries
-from ..analyst import day_params
-from ..config import SpotLab
-from ..engine import DuckDBEngine, Engine
-from ..errors import InputError, SpotLabError
-from ..netcontext import InternalRanges, internal_path, load_internal, parse_ips
-from ..schema import DATA_TYPES
+from spot_lab import queries
+from spot_lab.config import SpotLab
+from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.enrich.netcontext import InternalRanges, internal_path, load_internal, parse_ips
+from spot_lab.errors import InputError, SpotLabError
+from spot_lab.investigation.analyst import day_params
+from spot_lab.store.schema import DATA_TYPES
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -53,12 +53,12 @@ def check_query(value: str | None) -> str:
 def countries(
     ips: list[str], settings: SpotLab | None = None, lake: str | None = None
 ) -> dict[str, str]:
-    """Country names of a page's distinct external IPs, each looked up once (spot_lab.geo)."""
+    """Country names of a page's distinct external IPs, each looked up once (spot_lab.enrich.geo)."""
     unique = sorted(set(ips))
     if not unique:
         return {}
     try:
-        from ..geo import default_geolocator
+        from spot_lab.enrich.geo import default_geolocator
 
         located = default_geolocator(settings, lake).locate(unique)
     except (SpotLabError, ImportError, OSError, ValueError):

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError
+from spot_lab.errors import InputError
 
 IPValues = pd.Series | pa.Array | pa.ChunkedArray | Sequence[str | None]
 

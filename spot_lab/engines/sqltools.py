@@ -17,7 +17,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from .errors import InputError, QueryError
+from spot_lab.errors import InputError, QueryError
 
 CANONICAL_DIALECT = "duckdb"
 
@@ -183,7 +183,7 @@ def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression
     One term per calendar month (never a naive per-field range: that breaks across month
     ends). Proxy's raw partitions are zero-padded strings; everything else is numeric.
     """
-    from .schema import table as get_table
+    from spot_lab.store.schema import table as get_table
 
     as_text = get_table(name).string_partitions
 
@@ -209,7 +209,7 @@ def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression
 
 def spot_table_refs(tree: exp.Expression) -> list[exp.Table]:
     """References to Spot tables read by a query (FROM / JOIN), excluding CTE names."""
-    from .schema import TABLES
+    from spot_lab.store.schema import TABLES
 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     refs = []

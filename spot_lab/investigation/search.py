@@ -22,13 +22,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import queries
-from .dates import date_range as make_range
-from .dates import parse_date
-from .errors import InputError, SpotLabError
-from .lake import WORK_PREFIX
-from .netcontext import parse_ips
-from .report import ThreatReport
+from spot_lab import queries
+from spot_lab.dates import date_range as make_range
+from spot_lab.dates import parse_date
+from spot_lab.enrich.netcontext import parse_ips
+from spot_lab.errors import InputError, SpotLabError
+from spot_lab.investigation.report import ThreatReport
+from spot_lab.store.lake import WORK_PREFIX
 
 TYPES = ("flow", "dns", "proxy")
 _DOMAIN = re.compile(
@@ -190,7 +190,7 @@ def investigate(
     `date_range` is None, one day ('YYYY-MM-DD' or a date) or a (first, last) pair.
     """
     if settings is None:
-        from .config import load_settings
+        from spot_lab.config import load_settings
 
         settings = load_settings()
     target = classify(anchor, data_type)
@@ -198,7 +198,7 @@ def investigate(
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top <= 0:
         raise InputError(f"--top must be a whole number greater than 0, not {top!r}")
     if engine is None:
-        from .connections import current_engine
+        from spot_lab.engines.connections import current_engine
 
         engine = current_engine()
     first, last, days = resolve_range(
@@ -312,7 +312,7 @@ class _Run:
             return self.flow_queries()  # clusters: every aggregate reads the raw table
         # embedded engine: read the anchor's rows once (from the per-day IP index when every
         # day has a fresh one, else one scan of the raw days), aggregate them from memory
-        from .ipindex import covers
+        from spot_lab.store.ipindex import covers
 
         self.indexed = covers(self.engine.lake, self.report.days)
         if self.indexed:
@@ -622,7 +622,7 @@ class _Run:
 
     def enrich(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
         """Network-context names, internal flags and geolocation, each distinct IP once."""
-        from . import netcontext
+        from spot_lab.enrich import netcontext
 
         ips = pd.Series(frame[column].dropna().unique(), dtype=object)
         info: dict[str, Any] = {column: ips}  # one DataFrame at the end, not a column at a time
@@ -652,7 +652,7 @@ class _Run:
         return lake.root if lake is not None else Path(self.settings.lake).expanduser()
 
     def locate(self, ips: pd.Series) -> pd.DataFrame | None:
-        from . import geo
+        from spot_lab.enrich import geo
 
         try:
             if self.locator is None:
@@ -719,7 +719,7 @@ class _Run:
             r.analyst_score = int(analyst["analyst_score"].iloc[0])
 
     def load_storyboard(self) -> None:
-        from .storyboard import load_storyboard
+        from spot_lab.investigation.storyboard import load_storyboard
 
         try:
             saved = load_storyboard(
@@ -782,7 +782,7 @@ def _impact(peers: pd.DataFrame) -> pd.DataFrame:
     A named host gets Spot's category (VPN/DMZ/Proxy/FW, else DMZ); unnamed hosts are kept
     apart as Internal / External instead of Spot's blanket DMZ. Summed in Python: a pandas
     groupby on two string keys costs milliseconds even for a single peer."""
-    from .netcontext import category_of
+    from spot_lab.enrich.netcontext import category_of
 
     totals: dict[tuple[str, str], list] = {}
     rows = zip(peers["direction"].tolist(), peers["name"].fillna("").astype(str).tolist(),

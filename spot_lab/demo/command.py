@@ -16,14 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from .config import DEMO_LAKE, load_settings
-from .errors import LakeError, SpotLabError
-from .lake import is_demo_lake
+from spot_lab.config import DEMO_LAKE, load_settings
+from spot_lab.errors import LakeError, SpotLabError
+from spot_lab.store.lake import is_demo_lake
 
 DEMO_DATE = dt.date(2026, 11, 28)
 DEMO_SEED = 7
-REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-PACKAGED_NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "demo.ipynb"
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+PACKAGED_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "demo.ipynb"
 
 
 def _say(message: str) -> None:
@@ -69,7 +69,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
             f"{lake} is not a demo lake spot-lab made, and the demo never writes into other "
             f"folders: give it its own with --lake (for example --lake {DEMO_LAKE})"
         )
-    from .generator import generate
+    from spot_lab.demo.generator import generate
 
     _say(f"generating a demo day ({flows_per_day:,} flows + DNS + proxy) into {lake}")
     generate(lake, DEMO_DATE, days=1, flows_per_day=flows_per_day, seed=DEMO_SEED)
@@ -79,9 +79,9 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
 
 def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
     """Run Spot's model for flow, DNS and proxy on one day of a demo lake."""
-    from .demo_world import USER_DOMAIN
-    from .engine import DuckDBEngine
-    from .scoring import score_day
+    from spot_lab.demo.world import USER_DOMAIN
+    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.scoring import score_day
 
     engine = DuckDBEngine(lake)
     try:
@@ -95,7 +95,7 @@ def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
 
 def demo_environment(lake: Path) -> dict[str, str]:
     """Settings of the demo for the notebook's kernel (and the Jupyter server's extension)."""
-    from .demo_world import USER_DOMAIN
+    from spot_lab.demo.world import USER_DOMAIN
 
     return {"SPOT_LAB_LAKE": str(lake), "SPOT_LAB_USER_DOMAIN": USER_DOMAIN}
 
@@ -187,7 +187,7 @@ def run_demo(
     return start_lab(lake_path, port, open_browser)
 
 
-def main() -> None:  # `python -m spot_lab.demo`: refresh notebooks/demo.ipynb
+def main() -> None:  # `python -m spot_lab.demo.command`: refresh notebooks/demo.ipynb
     import nbformat
 
     nbformat.write(build_notebook(), REPO_NOTEBOOKS / "demo.ipynb")

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from spot_lab.errors import InputError
 
 COLORS = {
     "inbound": "#2c7bb6",
@@ -106,15 +106,15 @@ def aggregate_endpoints(
             "pass ip='<your IP column>'"
         )
     if geolocator is None:
-        from .geo import default_geolocator
+        from spot_lab.enrich.geo import default_geolocator
 
         geolocator = default_geolocator()
     import duckdb
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .netcontext import to_arrow_strings
-    from .queries import sql
+    from spot_lab.enrich.netcontext import to_arrow_strings
+    from spot_lab.queries import sql
 
     n = len(df)
     rows = {"ip": pc.utf8_trim_whitespace(to_arrow_strings(df[ip]))}

@@ -1,7 +1,7 @@
 """Realistic demo days of flow, DNS and proxy data, with injected threats and their ground truth.
 
 `generate()` writes raw hour partitions (through `Lake.append`, in the Arrow schemas of
-spot_lab.schema), the per-minute `*_ingest_summary` rows, Spot's context files and
+spot_lab.store.schema), the per-minute `*_ingest_summary` rows, Spot's context files and
 `<lake>/ground_truth.json`. It never writes scores: those come from the scoring model.
 
 Everything is vectorised with numpy/Arrow; the only Python loops build the small world (a
@@ -28,11 +28,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import demo_world as W
-from .dates import parse_date
-from .errors import InputError, LakeError
-from .lake import DEMO_MARK, Lake, foreign_entries, is_demo_lake
-from .schema import DATA_TYPES, TABLES
+from spot_lab.dates import parse_date
+from spot_lab.demo import world as W
+from spot_lab.errors import InputError, LakeError
+from spot_lab.store.lake import DEMO_MARK, Lake, foreign_entries, is_demo_lake
+from spot_lab.store.schema import DATA_TYPES, TABLES
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR

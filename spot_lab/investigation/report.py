@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError, SpotLabError
-from .schema import SEVERITIES
+from spot_lab.errors import InputError, SpotLabError
+from spot_lab.store.schema import SEVERITIES
 
 _TABLES = [
     "peers",
@@ -144,7 +144,7 @@ class ThreatReport:
         """Every non-empty table of the report by attribute name."""
         return {name: getattr(self, name) for name in _TABLES if not getattr(self, name).empty}
 
-    # ---- building (used by spot_lab.investigation) ----------------------------------------
+    # ---- building (used by spot_lab.investigation.search) ----------------------------------------
     @property
     def span(self) -> str:
         return (
@@ -300,7 +300,7 @@ class ThreatReport:
     # ---- storyboard and scoring ------------------------------------------------------------
     def save_storyboard(self, title: str, text: str) -> None:
         """Save the analyst's title and text (and Spot's timeline/dendro rows) for this anchor."""
-        from .storyboard import save_storyboard
+        from spot_lab.investigation.storyboard import save_storyboard
 
         if self._engine is None:
             raise InputError("this report has no engine attached: run spot_lab.investigate() again")
@@ -312,7 +312,7 @@ class ThreatReport:
 
     def score(self, severity: int) -> Any:
         """Record the analyst's High (1) / Medium (2) / Low (3) score for the anchor."""
-        from .analyst import record_score
+        from spot_lab.investigation.analyst import record_score
 
         return record_score(self._engine, self.data_type, self.day, self.anchor, int(severity))
 
@@ -392,7 +392,7 @@ class ThreatReport:
         if frame.empty:
             return None
         try:
-            from .maps import endpoints_figure
+            from spot_lab.display.maps import endpoints_figure
 
             figure = endpoints_figure(
                 frame, title=f"Endpoints of {self.anchor}", **self._map_options()
@@ -611,7 +611,7 @@ class ThreatReport:
         if frame.empty:
             return w.HTML("No geolocated external endpoints.")
         try:
-            from .maps import endpoints_map
+            from spot_lab.display.maps import endpoints_map
 
             return endpoints_map(frame, **self._map_options())
         except ImportError:

@@ -29,9 +29,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import numpy as np
 import pyarrow as pa
 
-from .engine import Engine
-from .errors import InputError, QueryError
-from .sqltools import prepare
+from spot_lab.engines.base import Engine
+from spot_lab.engines.sqltools import prepare
+from spot_lab.errors import InputError, QueryError
 
 HIVE_AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
 DEFAULT_PORTS = {"hive": 10000, "presto": 8080, "trino": 8080}
@@ -579,8 +579,8 @@ def open_cluster_engine(
 
 
 def external_table_ddl(name: str, location: str, database: str = "spot") -> str:
-    """Spot's DDL for one table of spot_lab.schema over a folder (Hive / Spark SQL)."""
-    from .schema import table
+    """Spot's DDL for one table of spot_lab.store.schema over a folder (Hive / Spark SQL)."""
+    from spot_lab.store.schema import table
 
     tbl = table(name)
     parts = ", ".join(f"{c.name} {c.hive_type}" for c in tbl.partitions)

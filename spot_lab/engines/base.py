@@ -1,7 +1,7 @@
 """Query engines behind one small interface: canonical SQL + named values in, Arrow out.
 
 `DuckDBEngine` (the embedded lake) lives here; the cluster engines (Hive/Spark through
-PyHive, Presto, Trino) live in spot_lab.cluster and are opened by `open_engine(url)`.
+PyHive, Presto, Trino) live in spot_lab.engines.cluster and are opened by `open_engine(url)`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .errors import QueryError
-from .lake import Lake, LakeConnection
-from .sqltools import prepare
+from spot_lab.engines.sqltools import prepare
+from spot_lab.errors import QueryError
+from spot_lab.store.lake import Lake, LakeConnection
 
 
 class Engine(ABC):
@@ -71,7 +71,9 @@ class DuckDBEngine(Engine):
         super().__init__(f"duckdb://{self.lake.root}")
         self.connection: LakeConnection = self.lake.connect()
         self.con: duckdb.DuckDBPyConnection = self.connection.con
-        from .enrich_sql import try_register  # spot_geo(ip), spot_net_context(ip)... in SQL
+        from spot_lab.enrich.sql_functions import (
+            try_register,  # spot_geo(ip), spot_net_context(ip)... in SQL
+        )
 
         try_register(self.con, self.lake.root, functions=False)  # the network_context relation
         self._functions_pending = True
@@ -79,7 +81,7 @@ class DuckDBEngine(Engine):
     def _execute(self, sql: str, values: list[Any]) -> pa.Table:
         if self._functions_pending and "spot_" in sql.lower():
             # the six enrichment functions cost ms to create: made when a query first uses one
-            from .enrich_sql import try_register
+            from spot_lab.enrich.sql_functions import try_register
 
             self._functions_pending = False
             try_register(self.con, self.lake.root, relation=False)
@@ -104,6 +106,6 @@ def open_engine(target: str | Path | Lake, **options: Any) -> Engine:
         return DuckDBEngine(text.split("://", 1)[-1])
     if scheme == "duckdb":
         return DuckDBEngine(text[len("duckdb://") :] or ".")
-    from .cluster import open_cluster_engine
+    from spot_lab.engines.cluster import open_cluster_engine
 
     return open_cluster_engine(text, **options)

@@ -24,13 +24,19 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import queries
-from .dates import parse_date
-from .engine import DuckDBEngine, Engine
-from .errors import InputError
-from .lake import Lake
-from .schema import FEEDBACK_COLUMNS, SEVERITIES, TABLES, check_data_type, day_partition
-from .scoring.feedback import append_feedback
+from spot_lab import queries
+from spot_lab.dates import parse_date
+from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.errors import InputError
+from spot_lab.scoring.feedback import append_feedback
+from spot_lab.store.lake import Lake
+from spot_lab.store.schema import (
+    FEEDBACK_COLUMNS,
+    SEVERITIES,
+    TABLES,
+    check_data_type,
+    day_partition,
+)
 
 MAX_ANCHOR = 4096
 

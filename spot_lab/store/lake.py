@@ -1,6 +1,6 @@
 """The embedded store: a folder laid out like Spot's HDFS warehouse, queried by DuckDB.
 
-Layout (see spot_lab.schema): raw tables under <lake>/<type>/hive/y=/m=/d=/h=/*.parquet,
+Layout (see spot_lab.store.schema): raw tables under <lake>/<type>/hive/y=/m=/d=/h=/*.parquet,
 derived tables under <lake>/<type>/hive/oa/<subdir>/y=/m=/d=/*.parquet, context files
 under <lake>/context/.
 
@@ -29,9 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import LakeError
-from .schema import DATA_TYPES, TABLES, Table
-from .schema import table as get_table
+from spot_lab.errors import LakeError
+from spot_lab.store.schema import DATA_TYPES, TABLES, Table
+from spot_lab.store.schema import table as get_table
 
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs

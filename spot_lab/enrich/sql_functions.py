@@ -28,8 +28,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import SpotLabError
-from .netcontext import context_path, internal_path
+from spot_lab.enrich.netcontext import context_path, internal_path
+from spot_lab.errors import SpotLabError
 
 GEO_FIELDS = {
     "country_code": pa.string(),
@@ -55,23 +55,23 @@ class _Sources:
     @property
     def settings(self):
         if self._settings is None:
-            from .config import load_settings
+            from spot_lab.config import load_settings
 
             self._settings = load_settings()
         return self._settings
 
     def context(self):
-        from .netcontext import load_context
+        from spot_lab.enrich.netcontext import load_context
 
         return load_context(context_path(self.settings, self.lake_root))
 
     def internal(self):
-        from .netcontext import load_internal
+        from spot_lab.enrich.netcontext import load_internal
 
         return load_internal(internal_path(self.settings, self.lake_root))
 
     def geolocator(self):
-        from .geo import default_geolocator
+        from spot_lab.enrich.geo import default_geolocator
 
         return default_geolocator(self.settings, lake=self.lake_root)
 
@@ -103,14 +103,14 @@ def register(
             context = src.context().to_arrow()
         except SpotLabError as exc:  # a malformed context file must not break the engine
             warnings.warn(f"network_context relation left empty: {exc}", stacklevel=2)
-            from .netcontext import NetworkContext
+            from spot_lab.enrich.netcontext import NetworkContext
 
             context = NetworkContext().to_arrow()
         con.register("network_context", context)
 
 
 def _register_functions(con: duckdb.DuckDBPyConnection, src: _Sources) -> None:
-    from .netcontext import category_of, parse_distinct
+    from spot_lab.enrich.netcontext import category_of, parse_distinct
 
     def net_context(ips):
         return pa.array(src.context().name_of(ips, default=None), pa.string())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import SpotLab, load_settings
-from .engine import Engine, open_engine
-from .errors import InputError
+from spot_lab.config import SpotLab, load_settings
+from spot_lab.engines.base import Engine, open_engine
+from spot_lab.errors import InputError
 
 DEFAULT_ALIAS = "lake"  # the embedded lake from the settings
 

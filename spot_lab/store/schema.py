@@ -263,7 +263,7 @@ _EXTENSIONS = [
         "score DOUBLE, mean_interval DOUBLE, first_seen STRING, last_seen STRING",
     ),
     (
-        # %spot_threat's per-day IP index (issue 4, spot_lab.ipindex): every flow once per
+        # %spot_threat's per-day IP index (issue 4, spot_lab.store.ipindex): every flow once per
         # distinct side (ip = sip, ip = dip), the columns the investigation reads, sorted by
         # ip in small row groups so a lookup reads only the anchor's row groups.
         "flow_by_ip",

@@ -2,7 +2,7 @@
 
 An investigation needs the anchor's flows. On the raw day that is a scan of the sip and dip
 columns of every hourly file, because the anchor's flows are spread over all of them. The
-index keeps every flow once per distinct side (`flow_by_ip`, see spot_lab.schema), sorted by
+index keeps every flow once per distinct side (`flow_by_ip`, see spot_lab.store.schema), sorted by
 ip, so the min/max statistics of its row groups let DuckDB read only the anchor's few row
 groups; `flow_port_counts` keeps the day's connections per port (port rarity without a scan).
 
@@ -27,11 +27,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import queries
-from .dates import parse_date
-from .errors import InputError, LakeError
-from .lake import DATA_FILE, Lake, atomic_path, parquet_scan
-from .schema import TABLES
+from spot_lab import queries
+from spot_lab.dates import parse_date
+from spot_lab.errors import InputError, LakeError
+from spot_lab.store.lake import DATA_FILE, Lake, atomic_path, parquet_scan
+from spot_lab.store.schema import TABLES
 
 INDEX, PORTS = "flow_by_ip", "flow_port_counts"
 MANIFEST = "_manifest.json"  # '_': Hive and Spark skip it, and it is no *.parquet to the views

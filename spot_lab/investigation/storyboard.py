@@ -19,14 +19,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from . import queries
-from .analyst import check_type
-from .dates import parse_date
-from .errors import InputError
-from .lake import Lake, to_arrow
-from .netcontext import is_ip
-from .schema import TABLES, day_partition
-from .sqltools import plain_value
+from spot_lab import queries
+from spot_lab.dates import parse_date
+from spot_lab.engines.sqltools import plain_value
+from spot_lab.enrich.netcontext import is_ip
+from spot_lab.errors import InputError
+from spot_lab.investigation.analyst import check_type
+from spot_lab.store.lake import Lake, to_arrow
+from spot_lab.store.schema import TABLES, day_partition
 
 ANCHOR_COLUMN = {"flow_storyboard": "ip_threat", "proxy_storyboard": "p_threat",
                  "flow_timeline": "ip_threat", "proxy_timeline": "p_threat",
@@ -68,7 +68,7 @@ def load_storyboard(
     engine_or_lake: Any, data_type: str, day: Any, anchor: str
 ) -> tuple[str, str] | None:
     """(title, text) saved for the anchor on `day` (or the latest in a (first, last) range)."""
-    from .investigation import day_params, query_sql
+    from spot_lab.investigation.search import day_params, query_sql
 
     first, last = (day, day) if isinstance(day, (str, dt.date)) else day
     first, last = parse_date(first), parse_date(last)
@@ -94,7 +94,7 @@ def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.Da
 
 def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
     """What Spot's createStoryboard wrote besides the title and text."""
-    from .investigation import day_params, query_sql
+    from spot_lab.investigation.search import day_params, query_sql
 
     engine = report._engine
     params = day_params(report.first_day, report.last_day)
@@ -104,7 +104,7 @@ def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
         return engine.df(sql, params | values)
 
     if report.data_type == "flow":
-        from .investigation import epoch_text
+        from spot_lab.investigation.search import epoch_text
 
         rows = run("flow_storyboard_timeline", {"ip": anchor, "peers": report.top_peers or ["-"]})
         rows["tstart"], rows["tend"] = epoch_text(rows["tstart"]), epoch_text(rows["tend"])
@@ -188,7 +188,7 @@ def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.
 def _engine(target: Any):
     target = _as_lake(target)
     if isinstance(target, Lake):
-        from .engine import DuckDBEngine
+        from spot_lab.engines.base import DuckDBEngine
 
         return DuckDBEngine(target)
     return target

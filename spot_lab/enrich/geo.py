@@ -26,8 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError
-from .netcontext import (
+from spot_lab.enrich.netcontext import (
     InternalRanges,
     IPValues,
     NetworkContext,
@@ -39,6 +38,7 @@ from .netcontext import (
     load_internal,
     parse_distinct,
 )
+from spot_lab.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> 
     `<lake>/context/sites.csv`, the network context (`lat,lon` columns) or
     SpotLab.site_location, in that order."""
     if settings is None:
-        from .config import load_settings
+        from spot_lab.config import load_settings
 
         settings = load_settings()
     root = Path(lake if lake is not None else settings.lake).expanduser()
