@@ -22,7 +22,7 @@ DAY = "2026-11-28"
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.scoring import score_day
 engine = DuckDBEngine({lake!r})
 result = score_day(engine, {data_type!r}, {day!r}, progress=False)

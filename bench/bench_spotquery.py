@@ -178,7 +178,7 @@ def bench_pruning(work: Path) -> list[str]:
 def bench_spark(work: Path) -> list[str]:
     from pyhive import hive
 
-    from spot_lab.engines.cluster import HiveEngine
+    from spot_lab.engines.hive import HiveEngine
     from tests.spark_fixture import start_spark_thrift_server, stop_spark_thrift_server
 
     server = start_spark_thrift_server(work / "spark")

@@ -50,7 +50,7 @@ def c2_ip(lake: Path) -> str:
 def child_spot_lab(lake: str, ip: str, runs: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from spot_lab.config import SpotLab
-    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.engines.duckdb_engine import DuckDBEngine
     from spot_lab.investigation.search import investigate
     from spot_lab.store.ipindex import is_fresh
 

@@ -44,7 +44,7 @@ def make_lake(root: Path) -> Path:
     import datetime as dt
 
     from spot_lab.demo.generator import generate
-    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.engines.duckdb_engine import DuckDBEngine
     from spot_lab.investigation import analyst
     from tests.flagged_rows import write_flagged
 
@@ -127,7 +127,7 @@ def main() -> None:
 
         import datetime as dt
 
-        from spot_lab.engines.base import DuckDBEngine
+        from spot_lab.engines.duckdb_engine import DuckDBEngine
         from spot_lab.server.threats import threats_page
 
         engine = DuckDBEngine(lake)

@@ -130,7 +130,7 @@ def spark_server(tmp_path_factory):
 
 def register_table(engine, name: str, location: Path | str, database: str = "spot") -> None:
     """Register the Spot table `name` (from spot_lab.store.schema) over `location`, with partitions."""
-    from spot_lab.engines.cluster import external_table_ddl
+    from spot_lab.engines.hive import external_table_ddl
 
     engine._execute(f"DROP TABLE IF EXISTS {database}.{name}", [])
     engine._execute(external_table_ddl(name, str(location), database), [])
@@ -158,7 +158,7 @@ def register_lake(engine, lake_root: Path, empty_dir: Path, database: str = "spo
 @pytest.fixture(scope="session")
 def spark_engine(spark_server, demo_lake_path):
     """A HiveEngine on database `spot` holding every Spot table over the demo lake."""
-    from spot_lab.engines.cluster import HiveEngine
+    from spot_lab.engines.hive import HiveEngine
 
     setup = HiveEngine(spark_server.url("default"), timeout=30)
     setup.progress_after = float("inf")

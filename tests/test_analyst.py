@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
 from spot_lab.investigation import analyst
 from spot_lab.server import threats

@@ -8,7 +8,7 @@ import random
 
 import pandas as pd
 
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.scoring.beacons import beacon_scores
 from spot_lab.store.lake import Lake
 from spot_lab.store.schema import TABLES

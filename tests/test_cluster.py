@@ -14,15 +14,11 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from spot_lab.engines import connections
-from spot_lab.engines.base import DuckDBEngine, open_engine
-from spot_lab.engines.cluster import (
-    ClusterURL,
-    HiveEngine,
-    PrestoEngine,
-    TrinoEngine,
-    open_cluster_engine,
-    render_pyformat,
-)
+from spot_lab.engines.cluster_base import ClusterURL, render_pyformat
+from spot_lab.engines.duckdb_engine import DuckDBEngine
+from spot_lab.engines.hive import HiveEngine
+from spot_lab.engines.presto import PrestoEngine, TrinoEngine
+from spot_lab.engines.registry import open_cluster_engine, open_engine
 from spot_lab.engines.sqltools import confine_to_days, parse
 from spot_lab.errors import InputError, QueryError
 from tests.conftest import DEMO_DAY

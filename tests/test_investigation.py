@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
 from spot_lab.investigation.search import classify, forecast, investigate
 from tests.conftest import DEMO_DAY

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.investigation.search import investigate
 from spot_lab.investigation.storyboard import load_storyboard, save_storyboard
 from tests.conftest import DEMO_DAY

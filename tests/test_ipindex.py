@@ -16,7 +16,7 @@ import pytest
 
 from spot_lab import cli
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError, LakeError
 from spot_lab.investigation.search import investigate
 from spot_lab.store import ipindex

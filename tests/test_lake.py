@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import LakeError, QueryError
 from spot_lab.store.lake import Lake
 from spot_lab.store.schema import TABLES

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import SpotLabError
 from spot_lab.investigation.search import investigate
 from tests.support import chromium_path, require

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
 from spot_lab.scoring import append_feedback, feedback_path, read_feedback, score_day
 from spot_lab.store.lake import Lake

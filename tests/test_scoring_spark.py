@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.scoring import score_day, sqlrun, words
 from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
@@ -37,7 +37,7 @@ def test_word_counts_match_duckdb(spark_engine, demo_lake_path, data_type):
 def test_dns_scores_match_duckdb_and_are_written_by_insert_overwrite(
     spark_server, demo_lake_path, tmp_path
 ):
-    from spot_lab.engines.cluster import HiveEngine
+    from spot_lab.engines.hive import HiveEngine
     from tests.spark_fixture import register_table
 
     # a private database: raw dns over the demo lake, dns_scores over a fresh folder

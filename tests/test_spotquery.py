@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from spot_lab.engines import connections
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot

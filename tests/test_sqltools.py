@@ -9,8 +9,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from spot_lab.engines.base import DuckDBEngine
-from spot_lab.engines.cluster import render_pyformat
+from spot_lab.engines.cluster_base import render_pyformat
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.engines.sqltools import (
     bind,
     confine_to_days,

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
 from spot_lab.investigation.search import investigate
 from spot_lab.investigation.storyboard import load_storyboard, save_storyboard

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from spot_lab.engines.base import DuckDBEngine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.scoring.words import day_words
 from spot_lab.store.lake import Lake
 from spot_lab.store.schema import TABLES

@@ -80,7 +80,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
 def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
     """Run Spot's model for flow, DNS and proxy on one day of a demo lake."""
     from spot_lab.demo.world import USER_DOMAIN
-    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.engines.duckdb_engine import DuckDBEngine
     from spot_lab.scoring import score_day
 
     engine = DuckDBEngine(lake)

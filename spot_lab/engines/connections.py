@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from spot_lab.config import SpotLab, load_settings
-from spot_lab.engines.base import Engine, open_engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.registry import open_engine
 from spot_lab.errors import InputError
 
 DEFAULT_ALIAS = "lake"  # the embedded lake from the settings

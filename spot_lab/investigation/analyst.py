@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 
 from spot_lab import queries
 from spot_lab.dates import parse_date
-from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
 from spot_lab.scoring.feedback import append_feedback
 from spot_lab.store.lake import Lake

@@ -188,7 +188,7 @@ def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.
 def _engine(target: Any):
     target = _as_lake(target)
     if isinstance(target, Lake):
-        from spot_lab.engines.base import DuckDBEngine
+        from spot_lab.engines.duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(target)
     return target

@@ -284,7 +284,7 @@ def score_command(
 ) -> str:
     """The `spot-lab score` command: score one day and return a one-paragraph summary."""
     from spot_lab.config import load_settings
-    from spot_lab.engines.base import open_engine
+    from spot_lab.engines.registry import open_engine
 
     _check_type(data_type)
     settings = load_settings()

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.store.lake import WORK_PREFIX
 
 PREFIX = WORK_PREFIX  # the lake's views know statements on these need no Spot table

@@ -22,7 +22,8 @@ from jupyter_server.base.handlers import APIHandler
 
 from spot_lab.config import SpotLab
 from spot_lab.dates import parse_date
-from spot_lab.engines.base import Engine, open_engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.registry import open_engine
 from spot_lab.errors import InputError, LakeError, QueryError, SpotLabError
 from spot_lab.investigation import analyst, storyboard
 from spot_lab.server import threats

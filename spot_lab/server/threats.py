@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from spot_lab import queries
 from spot_lab.config import SpotLab
-from spot_lab.engines.base import DuckDBEngine, Engine
+from spot_lab.engines.base import Engine
+from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.enrich.netcontext import InternalRanges, internal_path, load_internal, parse_ips
 from spot_lab.errors import InputError, SpotLabError
 from spot_lab.investigation.analyst import day_params

@@ -1,42 +1,25 @@
-"""Cluster engines: HiveServer2 (Hive, Spark Thrift Server), Presto and Trino through PyHive.
+"""HiveServer2 (Apache Hive, Spark Thrift Server) through PyHive: async execute, poll with
+progress, cancel on interrupt.
 
-URLs:
-    hive://user@host:10000/spot?auth=NOSASL|NONE|LDAP|KERBEROS&password=..&kerberos_service_name=..
-        &dialect=spark|hive  (spark: Spark Thrift Server, the default; hive: Apache Hive)
-    presto://user@host:8080/catalog/schema?protocol=https&password=..&source=..
-    trino://user@host:8080/catalog/schema?...
-
-Canonical SQL (DuckDB dialect) is translated with sqlglot. PyHive binds values client-side
-with pyformat, so placeholders become `%s` and literal `%` signs are doubled.
-
-HiveServer2 results are fetched in big columnar batches (Thrift's columnar result set, decoded
-by the C-accelerated Thrift protocol) straight into Arrow arrays: no row tuples.
+Results are fetched in big columnar batches (Thrift's columnar result set, decoded by the
+C-accelerated Thrift protocol) straight into Arrow arrays: no row tuples.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import socket
-import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
 import pyarrow as pa
 
-from spot_lab.engines.base import Engine
-from spot_lab.engines.sqltools import prepare
+from spot_lab.engines.cluster_base import FETCH_ROWS, ClusterEngine, ClusterURL, _one_line
 from spot_lab.errors import InputError, QueryError
 
 HIVE_AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
-DEFAULT_PORTS = {"hive": 10000, "presto": 8080, "trino": 8080}
-FETCH_ROWS = 10_000  # Hive caps maxRows at 10,000 per FetchResults call
-_PARAM = "\x00spotlab-param\x00"  # sentinel rendered for each placeholder
 
 # HiveServer2 type names -> Arrow types (anything else arrives as strings)
 _HIVE_ARROW = {
@@ -54,112 +37,6 @@ _HIVE_CAST = {
     "TIMESTAMP_TYPE": pa.timestamp("us"),
     "DATE_TYPE": pa.date32(),
 }
-
-
-@dataclass
-class ClusterURL:
-    """The parts of a cluster URL, validated."""
-
-    scheme: str
-    host: str
-    port: int
-    user: str | None
-    path: list[str]
-    options: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, url: str) -> ClusterURL:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS:
-            raise InputError(
-                f"unsupported URL scheme {parts.scheme!r} in {url!r}: "
-                "use duckdb:///lake, hive://host:10000/db, presto://host:8080/catalog/schema "
-                "or trino://host:8080/catalog/schema"
-            )
-        if not parts.hostname:
-            raise InputError(f"no host in {url!r}: write {scheme}://host:port/...")
-        try:
-            port = parts.port or DEFAULT_PORTS[scheme]
-        except ValueError:
-            raise InputError(f"bad port in {url!r}: use a number, e.g. :10000") from None
-        path = [unquote(p) for p in parts.path.split("/") if p]
-        options = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if parts.password is not None:
-            options.setdefault("password", unquote(parts.password))
-        user = unquote(parts.username) if parts.username else None
-        return cls(scheme, parts.hostname, port, user, path, options)
-
-    def take(self, known: set[str]) -> None:
-        unknown = sorted(set(self.options) - known)
-        if unknown:
-            raise InputError(
-                f"unknown option(s) {', '.join(unknown)} in the {self.scheme} URL: "
-                f"use {', '.join(sorted(known))}"
-            )
-
-
-def render_pyformat(
-    sql: str, params: Mapping[str, Any] | None, dialect: str
-) -> tuple[str, list[Any]]:
-    """Canonical SQL -> (text for a pyformat driver, positional values).
-
-    Placeholders become `%s`; every literal `%` is doubled so the driver's `%` formatting
-    leaves it alone. Values are escaped by the driver, never pasted here.
-    """
-    text, values = prepare(sql, params, dialect, marker=_PARAM)  # rendered once per shape
-    if not values:
-        return text.replace(_PARAM, "?"), []  # no formatting step: keep `%` as written
-    return text.replace("%", "%%").replace(_PARAM, "%s"), values
-
-
-_JAVA_PREFIX = re.compile(
-    r"^(?:(?:[\w$]+\.)+[\w$]*(?:Exception|Error):\s*|Error running query:\s*)+"
-)
-
-
-def _one_line(exc: BaseException) -> str:
-    """The first meaningful line, without Java exception class prefixes."""
-    text = str(getattr(exc, "message", None) or exc)
-    first = next((line for line in text.splitlines() if line.strip()), text)
-    first = " ".join(first.split())
-    first = re.sub(r"(\[[A-Z_]+\]) (?:[\w$]+\.)+[\w$]*Exception: \1", r"\1", first)
-    return _JAVA_PREFIX.sub("", first)[:300]
-
-
-def _default_progress(engine: str, state: str, elapsed: float, done: bool) -> None:
-    """Progress of a long query on stderr, updated in place (notebooks honour \\r)."""
-    end = "\n" if done else ""
-    sys.stderr.write(f"\r[{engine}] {state.lower()} {elapsed:6.1f} s{end}")
-    sys.stderr.flush()
-
-
-ProgressFn = Callable[[str, str, float, bool], None]
-
-
-class ClusterEngine(Engine):
-    """Shared parts of the PyHive-based engines: rendering, progress, errors."""
-
-    def __init__(
-        self, url: str, timeout: float = 30.0, poll_interval: float = 0.2, **_: Any
-    ) -> None:
-        super().__init__(url)
-        self.timeout = float(timeout)
-        self.poll_interval = float(poll_interval)
-        self.progress: ProgressFn = _default_progress
-        self.progress_after = 1.0  # seconds before progress is shown
-        self.last_state: str | None = None
-
-    def render(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[str, list[Any]]:
-        return render_pyformat(sql, params, self.dialect)
-
-    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        text, values = self.render(sql, params)
-        return self._execute(text, values)
-
-
-# ---------------------------------------------------------------------------------------------
-# HiveServer2 (Hive, Spark Thrift Server)
 
 
 class HiveEngine(ClusterEngine):
@@ -446,136 +323,6 @@ def _column_to_arrow(column: Any, type_code: str) -> pa.Array:
     if type_code in _HIVE_CAST:
         array = array.cast(_HIVE_CAST[type_code])
     return array
-
-
-# ---------------------------------------------------------------------------------------------
-# Presto and Trino (REST; no server can run in this project's CI: tested up to the wire)
-
-
-class PrestoEngine(ClusterEngine):
-    kind = "presto"
-    dialect = "presto"
-    _options = {"protocol", "password", "source", "dialect"}
-
-    def __init__(self, url: str, timeout: float = 30.0, poll_interval: float = 0.2, **kw: Any):
-        super().__init__(url, timeout, poll_interval)
-        parsed = ClusterURL.parse(url)
-        parsed.take(self._options)
-        if len(parsed.path) > 2:
-            raise InputError(f"{self.kind} URL is {self.kind}://host:port/catalog/schema")
-        self.host, self.port = parsed.host, parsed.port
-        self.catalog = parsed.path[0] if parsed.path else "hive"
-        self.schema = parsed.path[1] if len(parsed.path) > 1 else "spot"
-        self.protocol = parsed.options.get("protocol", "http")
-        if self.protocol not in ("http", "https"):
-            raise InputError(f"protocol={self.protocol}: use http or https")
-        self.password = parsed.options.get("password")
-        if self.password and self.protocol != "https":
-            raise InputError(f"{self.kind} sends passwords only over https: add &protocol=https")
-        self.user = parsed.user
-        self.source = parsed.options.get("source", "spot-lab")
-        self._probe()
-
-    def connect_args(self) -> dict[str, Any]:
-        """Keyword arguments given to PyHive's connect() (tested: no server runs here)."""
-        args: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "username": self.user,
-            "catalog": self.catalog,
-            "schema": self.schema,
-            "protocol": self.protocol,
-            "source": self.source,
-            "poll_interval": self.poll_interval,
-            "requests_kwargs": {"timeout": self.timeout},
-        }
-        if self.password:
-            args["password"] = self.password
-        return args
-
-    def _module(self):
-        from pyhive import presto
-
-        return presto
-
-    def _probe(self) -> None:
-        """Fail at connect time, within the timeout, when the coordinator is unreachable."""
-        import requests
-
-        where = f"{self.protocol}://{self.host}:{self.port}"
-        try:
-            requests.get(f"{where}/v1/info", timeout=self.timeout)
-        except requests.Timeout:
-            raise QueryError(
-                f"{self.kind} at {where} did not answer within {self.timeout:g} s: check the "
-                "host, the port and the network path; raise SpotLab.timeout for slow links"
-            ) from None
-        except requests.RequestException:
-            raise QueryError(
-                f"cannot reach {self.kind} at {where}: check that the coordinator runs there "
-                "and the port is open"
-            ) from None
-
-    def _execute(self, sql: str, values: list[Any]) -> pa.Table:
-        cursor = self._module().connect(**self.connect_args()).cursor()
-        started = time.monotonic()
-        try:
-            cursor.execute(sql, tuple(values) if values else None)
-            description = None
-            while description is None and cursor.poll() is not None:
-                description = cursor.description
-            description = cursor.description or []
-            rows: list[tuple] = []
-            while True:
-                batch = cursor.fetchmany(FETCH_ROWS)
-                if not batch:
-                    break
-                rows.extend(batch)
-                elapsed = time.monotonic() - started
-                if elapsed >= self.progress_after:
-                    self.progress(self.kind, "FETCHING", elapsed, False)
-        except KeyboardInterrupt:
-            with contextlib.suppress(Exception):  # the interrupt wins
-                cursor.cancel()
-            raise
-        except QueryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - driver errors become one line
-            raise self.error(sql, exc) from None
-        names = [d[0] for d in description]
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-        return pa.Table.from_arrays([pa.array(list(c)) for c in columns], names=names)
-
-
-class TrinoEngine(PrestoEngine):
-    kind = "trino"
-    dialect = "trino"
-
-    def _module(self):
-        from pyhive import trino
-
-        return trino
-
-
-ENGINES: dict[str, type[ClusterEngine]] = {
-    "hive": HiveEngine,
-    "presto": PrestoEngine,
-    "trino": TrinoEngine,
-}
-
-
-def open_cluster_engine(
-    url: str, timeout: float = 30.0, poll_interval: float = 0.2, **options: Any
-) -> ClusterEngine:
-    """Open a cluster engine from its URL (see the module doc for the URL forms)."""
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in ENGINES:
-        ClusterURL.parse(url)  # raises the one-line "unsupported scheme" error
-    try:
-        __import__("pyhive")
-    except ImportError:
-        raise InputError("cluster engines need PyHive: pip install 'spot-lab[cluster]'") from None
-    return ENGINES[scheme](url, timeout=timeout, poll_interval=poll_interval, **options)
 
 
 def external_table_ddl(name: str, location: str, database: str = "spot") -> str:
