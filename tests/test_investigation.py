@@ -16,7 +16,9 @@ import pytest
 from spot_lab.config import SpotLab
 from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
-from spot_lab.investigation.search import classify, forecast, investigate
+from spot_lab.investigation.anchors import classify
+from spot_lab.investigation.forecast import forecast
+from spot_lab.investigation.search import investigate
 from tests.conftest import DEMO_DAY
 from tests.support import snapshot
 

@@ -21,10 +21,13 @@ import pyarrow as pa
 
 from spot_lab import queries
 from spot_lab.dates import parse_date
+from spot_lab.engines.days import range_params
 from spot_lab.engines.sqltools import plain_value
 from spot_lab.enrich.netcontext import is_ip
 from spot_lab.errors import InputError
 from spot_lab.investigation.analyst import check_type
+from spot_lab.investigation.frames import epoch_text
+from spot_lab.investigation.sql import query_sql
 from spot_lab.store.lake import Lake, to_arrow
 from spot_lab.store.schema import TABLES, day_partition
 
@@ -68,13 +71,11 @@ def load_storyboard(
     engine_or_lake: Any, data_type: str, day: Any, anchor: str
 ) -> tuple[str, str] | None:
     """(title, text) saved for the anchor on `day` (or the latest in a (first, last) range)."""
-    from spot_lab.investigation.search import day_params, query_sql
-
     first, last = (day, day) if isinstance(day, (str, dt.date)) else day
     first, last = parse_date(first), parse_date(last)
     data_type = check_type(data_type)
-    sql = query_sql(f"storyboard_{data_type}", data_type)
-    rows = _engine(engine_or_lake).df(sql, day_params(first, last) | {"anchor": anchor})
+    sql = query_sql(f"storyboard_{data_type}")
+    rows = _engine(engine_or_lake).df(sql, range_params(first, last) | {"anchor": anchor})
     if rows.empty:
         return None
     title, text = rows["title"].iloc[0], rows["text"].iloc[0]
@@ -94,18 +95,14 @@ def _storyboard_row(data_type: str, anchor: str, title: str, text: str) -> pd.Da
 
 def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
     """What Spot's createStoryboard wrote besides the title and text."""
-    from spot_lab.investigation.search import day_params, query_sql
-
     engine = report._engine
-    params = day_params(report.first_day, report.last_day)
+    params = range_params(report.first_day, report.last_day)
 
     def run(name: str, values: dict) -> pd.DataFrame:
-        sql = query_sql(name, report.data_type, anchor="anchor_proxy_uri")  # proxy: by URI only
+        sql = query_sql(name, anchor="anchor_proxy_uri")  # proxy: by URI only
         return engine.df(sql, params | values)
 
     if report.data_type == "flow":
-        from spot_lab.investigation.search import epoch_text
-
         rows = run("flow_storyboard_timeline", {"ip": anchor, "peers": report.top_peers or ["-"]})
         rows["tstart"], rows["tend"] = epoch_text(rows["tstart"]), epoch_text(rows["tend"])
         return {"flow_timeline": rows.assign(ip_threat=anchor)}

@@ -83,7 +83,7 @@ def _check_type(data_type: str) -> str:
 
 
 def _no_data(engine: Engine, data_type: str, day: dt.date) -> InputError:
-    from spot_lab.investigation.search import available_days
+    from spot_lab.engines.days import available_days
 
     days = available_days(engine, data_type)
     listed = ", ".join(str(d) for d in days[-10:]) or "none"
