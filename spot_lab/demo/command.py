@@ -79,7 +79,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
 
 def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
     """Run Spot's model for flow, DNS and proxy on one day of a demo lake."""
-    from spot_lab.demo.world import USER_DOMAIN
+    from spot_lab.demo.world_data import USER_DOMAIN
     from spot_lab.engines.duckdb_engine import DuckDBEngine
     from spot_lab.scoring import score_day
 
@@ -95,7 +95,7 @@ def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
 
 def demo_environment(lake: Path) -> dict[str, str]:
     """Settings of the demo for the notebook's kernel (and the Jupyter server's extension)."""
-    from spot_lab.demo.world import USER_DOMAIN
+    from spot_lab.demo.world_data import USER_DOMAIN
 
     return {"SPOT_LAB_LAKE": str(lake), "SPOT_LAB_USER_DOMAIN": USER_DOMAIN}
 
