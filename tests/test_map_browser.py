@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spot_lab.display import maps
+from spot_lab.display import endpoints, maps
 from spot_lab.enrich.geo import DBIP_ATTRIBUTION, GeoLocator, dbip_path
 from tests.support import CHROMIUM_ARGS, chromium_path, require
 
@@ -74,8 +74,8 @@ def test_ten_thousand_endpoint_map_renders(saved_map, browser):
     lines = m.layers[-2].data["features"]
     drawn = page.locator(".leaflet-overlay-pane path").count()
     assert drawn == len(ep.places) + len(lines)  # every place and line group is on the map
-    outline = page.locator(f".leaflet-{maps.OUTLINE_PANE}-pane path").count()
-    assert outline == len(maps.world_outline()["features"])  # offline basemap present
+    outline = page.locator(f".leaflet-{endpoints.OUTLINE_PANE}-pane path").count()
+    assert outline == len(endpoints.world_outline()["features"])  # offline basemap present
     legend = page.locator(".spot-legend").inner_text()
     assert "inbound" in legend and "outbound" in legend and "two-way" in legend
     assert "IP Geolocation by DB-IP" in page.locator(".leaflet-control-attribution").inner_text()

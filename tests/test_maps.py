@@ -13,7 +13,7 @@ from ipyleaflet import GeoJSON, LegendControl, Map
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from spot_lab.display import maps
+from spot_lab.display import endpoints, maps
 from spot_lab.enrich.geo import GeoLocator
 from spot_lab.errors import InputError
 from tests.test_geo import city_mmdb  # noqa: F401 - shared fixture (Paris, Tokyo, Berlin)
@@ -57,7 +57,7 @@ def _frame():
 
 
 def test_aggregates_endpoints_by_place(paris_tokyo):
-    ep = maps.aggregate_endpoints(
+    ep = endpoints.aggregate_endpoints(
         _frame(), ip="peer", connections="conns", direction="dir", geolocator=paris_tokyo
     )
     assert ep.total_ips == 6 and ep.unlocated == 1  # 'x' is invalid, the rest placed
@@ -101,7 +101,7 @@ def test_layers_do_not_grow_with_endpoints(world_mmdb):
     lines = [layer for layer in large.layers if isinstance(layer, GeoJSON)][-2]
     assert len(points.data["features"]) == N_PLACES  # one feature per place, not per IP
     assert sum(len(f["geometry"]["coordinates"]) for f in lines.data["features"]) == N_PLACES
-    assert len(lines.data["features"]) <= 3 * maps.LINE_CLASSES  # bulk lines
+    assert len(lines.data["features"]) <= 3 * endpoints.LINE_CLASSES  # bulk lines
     assert sum(f["properties"]["n_ips"] for f in points.data["features"]) == (
         large.spot_endpoints.total_ips
     )
@@ -112,15 +112,15 @@ def test_popups_legend_radius_and_attribution(paris_tokyo):
     m = maps.endpoints_map(
         _frame(), ip="peer", connections="conns", direction="dir", geolocator=paris_tokyo
     )
-    points = maps.endpoint_layers(m.spot_endpoints)[0]["features"]
+    points = endpoints.endpoint_layers(m.spot_endpoints)[0]["features"]
     paris = next(f for f in points if "Paris" in f["properties"]["popup"])
     popup = paris["properties"]["popup"]
     assert "3 IPs" in popup and "10 connections" in popup and "1,000 bytes" in popup
     assert "81.0.0.1" in popup and "Orange" in popup and "two-way" in popup
     tokyo = next(f for f in points if "Tokyo" in f["properties"]["popup"])
     assert paris["properties"]["style"]["radius"] > tokyo["properties"]["style"]["radius"]
-    assert paris["properties"]["style"]["color"] == maps.COLORS["two-way"]
-    assert tokyo["properties"]["style"]["color"] == maps.COLORS["outbound"]
+    assert paris["properties"]["style"]["color"] == endpoints.COLORS["two-way"]
+    assert tokyo["properties"]["style"]["color"] == endpoints.COLORS["outbound"]
     legend = next(c for c in m.controls if isinstance(c, LegendControl))
     assert set(legend.legend) == {"two-way", "outbound", "internal"}
     assert "IP Geolocation by DB-IP" in m.layers[0].attribution
@@ -149,15 +149,15 @@ def test_popup_lists_at_most_popup_ips(world_mmdb):
     locator = GeoLocator(world_mmdb)
     frame = pd.DataFrame({"ip": [f"41.0.3.{h}" for h in range(1, 41)]})
     m = maps.endpoints_map(frame, geolocator=locator)
-    popup = maps.endpoint_layers(m.spot_endpoints)[0]["features"][0]["properties"]["popup"]
-    assert popup.count("41.0.3.") == maps.POPUP_IPS and "+25 more" in popup
+    popup = endpoints.endpoint_layers(m.spot_endpoints)[0]["features"][0]["properties"]["popup"]
+    assert popup.count("41.0.3.") == endpoints.POPUP_IPS and "+25 more" in popup
     assert "40 connections" in popup  # no connections column: one per row
 
 
 def test_center_ip_sets_line_origin(paris_tokyo):
     frame = _frame()[lambda d: d["peer"] != "10.0.0.5"]
     locator = GeoLocator(paris_tokyo.path)
-    ep = maps.aggregate_endpoints(frame, ip="peer", center_ip="133.0.0.1", geolocator=locator)
+    ep = endpoints.aggregate_endpoints(frame, ip="peer", center_ip="133.0.0.1", geolocator=locator)
     assert ep.origin == pytest.approx((35.6895, 139.6917))
     m = maps.endpoints_map(frame, ip="peer", geolocator=locator)  # no site, nothing internal
     assert m.layers[-2].data["features"] == []  # no origin: no lines drawn
@@ -177,7 +177,7 @@ def test_bad_and_empty_input(paris_tokyo):
 def test_offline_outline_is_bundled_small_and_credited():
     path = resources.files("spot_lab.data").joinpath("world_110m.geojson")
     assert len(path.read_bytes()) < 1_000_000
-    outline = maps.world_outline()
+    outline = endpoints.world_outline()
     assert len(outline["features"]) > 150
     names = {f["properties"]["name"] for f in outline["features"]}
     assert {"France", "Japan", "Brazil", "Australia"} <= names

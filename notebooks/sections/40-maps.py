@@ -46,7 +46,7 @@ LIMIT 8
 # (`context/sites.csv`) and named by the network context.
 
 # %%
-from spot_lab.enrich.geo import default_geolocator
+from spot_lab.geo import default_geolocator
 
 locator = default_geolocator()
 located = locator.locate(peers["ip"])
@@ -77,7 +77,7 @@ LIMIT 5
 # outline keeps the map readable.
 
 # %%
-from spot_lab.display.maps import endpoints_map, save_html
+from spot_lab.maps import endpoints_map, save_html
 
 m = endpoints_map(peers)
 print(m.spot_endpoints.total_ips, "endpoints in", len(m.spot_endpoints.places), "places")
@@ -92,7 +92,7 @@ m
 import tempfile
 from pathlib import Path
 
-from spot_lab.display.maps import endpoints_figure
+from spot_lab.maps import endpoints_figure
 
 page = save_html(m, Path(tempfile.mkdtemp()) / "demo-endpoints.html", title="Demo day endpoints")
 print(f"saved {page} ({page.stat().st_size / 1e6:.1f} MB)")

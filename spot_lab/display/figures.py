@@ -86,7 +86,7 @@ def map_png(report) -> bytes | None:
     if frame.empty:
         return None
     try:
-        from spot_lab.display.maps import endpoints_figure
+        from spot_lab.display.map_figure import endpoints_figure
 
         figure = endpoints_figure(
             frame, title=f"Endpoints of {report.anchor}", **map_options(report)
