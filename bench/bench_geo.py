@@ -1,4 +1,4 @@
-"""Geolocation and map benchmarks (run on demand: `.venv/bin/python bench/bench_geo.py`).
+"""Geolocation and map benchmarks (run on demand: `.venv-bench/bin/python bench/bench_geo.py`).
 
 1. Geolocating 1M rows holding 100k distinct public IPv4 addresses with DB-IP City Lite:
    - spot-lab `GeoLocator.locate` (distinct IPs once, flat columns, Arrow take back to rows);
