@@ -179,7 +179,8 @@ def built(tmp_path_factory) -> dict:
     no_node = dict(env, PATH=path_without(root / "bin-without-node", NODE_TOOLS))
     assert shutil.which("node", path=no_node["PATH"]) is None
     with tarfile.open(sdist) as tar:
-        tar.extractall(root / "unpacked", filter="data")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.10.12+, 3.11.4+
+        tar.extractall(root / "unpacked", **safe)
     (unpacked,) = (root / "unpacked").iterdir()
     run([py, "-m", "build", "--wheel", "--outdir", dist, unpacked], env=no_node, cwd=root,
         timeout=600, log=logs / "wheel.log")  # fmt: skip
