@@ -24,17 +24,20 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md"]
 SHOWN_LAKE = "~/.spot-lab/demo-lake"  # where the demo puts its lake; shown instead of the cache
+SHOWN_SCRATCH = "/tmp"  # an example's own scratch folder (`{scratch}`), as shown
 MARK = re.compile(r"^<!-- example: ([\w-]+) -->$")
 # What changes between runs of the same example: masked before comparing.
 VOLATILE = [
     (re.compile(r"\b\d+(?:\.\d+)? (?:s|ms)\b"), "<time>"),
     (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
     (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
+    (re.compile(r"/tmp/spot-lab-example-\w+"), SHOWN_SCRATCH),
 ]
 
 # name -> (kind, steps). kind "ipython": each step is one cell; "shell": each a command line.
@@ -59,6 +62,34 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "%%spotquery --from 2026-11-29 --to 2026-11-28\nSELECT 1",
             "%%spotquery --date 2020-01-01\nSELECT COUNT(*) AS n FROM flow",
             "%spot_connect hive://spot@127.0.0.1:1/spot?auth=NOSASL --alias cluster",
+        ],
+    ),
+    "cli-generate": (
+        "shell",
+        ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
+    ),
+    "cli-generate-errors": (
+        "shell",
+        [
+            "! spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28 --flows-per-day 2000"
+            " --quiet",
+            "spot-lab generate --lake {scratch}/x --date 2026-11-31",
+            "spot-lab generate --lake {scratch}/x --date 2026-11-28 --flows-per-day -5",
+            "spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28",
+            "! mkdir -p {scratch}/my-spot-warehouse/flow/hive",
+            "spot-lab generate --lake {scratch}/my-spot-warehouse --date 2026-11-28 --force",
+        ],
+    ),
+    "data-formats": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "%%spotquery --date {date}\nSELECT treceived, sip, dip, sport, dport, proto, flag, ipkt,"
+            " ibyt, rip\nFROM flow WHERE h = 9 ORDER BY unix_tstamp, sip, dip LIMIT 3",
+            "%%spotquery --date {date}\nSELECT frame_time, ip_dst, dns_qry_name, dns_qry_class,"
+            " dns_qry_type, dns_qry_rcode, dns_a\nFROM dns WHERE h = 9 ORDER BY unix_tstamp LIMIT 3",
+            "%%spotquery --date {date}\nSELECT p_date, p_time, clientip, reqmethod, respcode,"
+            " fulluri\nFROM proxy WHERE h = '09' ORDER BY p_time, clientip LIMIT 3",
         ],
     ),
     "cli-index": (
@@ -103,6 +134,9 @@ def run_ipython(cells: list[str], lake: Path) -> str:
     os.environ["SPOT_LAB_LAKE"] = str(lake)
     connections._session = None
     shell = InteractiveShell.instance(colors="NoColor")
+    # every column, as a notebook's table shows them (a terminal would elide the middle ones)
+    shell.run_cell("import pandas as _pd; _pd.set_option('display.width', 250); "
+                   "_pd.set_option('display.max_columns', 30)", store_history=False)  # fmt: skip
     out = io.StringIO()
     lines = []
     try:
@@ -123,10 +157,15 @@ def run_ipython(cells: list[str], lake: Path) -> str:
 
 
 def run_shell(commands: list[str]) -> str:
+    """Each command's output after `$ command`; a command starting with `!` runs unseen (it
+    prepares what the next ones show)."""
     env = dict(os.environ, NO_COLOR="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     lines = []
     for command in commands:
+        if command.startswith("!"):
+            subprocess.run(shlex.split(command[1:]), check=True, env=env, capture_output=True)
+            continue
         done = subprocess.run(shlex.split(command), stdout=subprocess.PIPE, env=env, text=True,
                               stderr=subprocess.STDOUT, timeout=600)  # fmt: skip
         lines.append(f"$ {command}")
@@ -136,8 +175,10 @@ def run_shell(commands: list[str]) -> str:
 
 def produce(name: str, lake: Path, values: dict[str, str]) -> str:
     kind, steps = EXAMPLES[name]
-    steps = [step.format(**values) for step in steps]
-    text = run_ipython(steps, lake) if kind == "ipython" else run_shell(steps)
+    with tempfile.TemporaryDirectory(prefix="spot-lab-example-") as scratch:
+        steps = [step.format(scratch=scratch, **values) for step in steps]
+        text = run_ipython(steps, lake) if kind == "ipython" else run_shell(steps)
+        text = text.replace(scratch, SHOWN_SCRATCH)
     return text.replace(str(lake), SHOWN_LAKE)
 
 
