@@ -1,4 +1,5 @@
-"""The `spot-lab` command: generate demo data, score or index a day, run the demo, check a lake."""
+"""The `spot-lab` command: generate demo data, ingest logs, score or index a day, run the demo,
+check a lake."""
 
 from __future__ import annotations
 
@@ -139,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
     demo.set_defaults(run=_cmd_demo)
+
+    from spot_lab.ingest.command import add_parser as add_ingest
+
+    add_ingest(sub)
 
     check = sub.add_parser("check", help="verify that every parquet file of a lake is readable")
     check.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
