@@ -61,7 +61,8 @@ class Entry:
     kind: str | None
     compression: str
     offset: int
-    head: str
+    head: str  # hash of the first head_len bytes (the consumed part of the first 64 KiB)
+    head_len: int = 0
     tail: str = ""
     next_line: int = 1  # line number at `offset`
     segments: list[Segment] = field(default_factory=list)
@@ -137,11 +138,17 @@ def fingerprint_at(path: Path, end: int) -> str:
         return digest(fh.read(end - start))
 
 
-def classify(entry: Entry, path: Path, st: os.stat_result, head: str | None) -> str:
+def head_of(head: bytes, entry: Entry) -> str:
+    """The fingerprint a file's first bytes must have to start like `entry`'s file."""
+    return digest(head[: entry.head_len])
+
+
+def classify(entry: Entry, path: Path, st: os.stat_result, head: bytes) -> str:
     """unchanged | grown | changed | touched (same bytes, new mtime) for a known file."""
     if st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns:
         return "unchanged"
-    same_start = entry.compression == "none" and st.st_size >= entry.offset and head == entry.head
+    same_start = (entry.compression == "none" and st.st_size >= entry.offset
+                  and head_of(head, entry) == entry.head)  # fmt: skip
     if same_start and (entry.offset == 0 or fingerprint_at(path, entry.offset) == entry.tail):
         return "grown" if st.st_size > entry.offset else "touched"
     return "changed"

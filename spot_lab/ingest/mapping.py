@@ -116,7 +116,7 @@ def _lookup(spec: dict) -> dict[str, str]:
         if key and value.lstrip("-").isdigit() and int(value) >= 0:
             pairs.append((key.upper(), int(value)))
     cases = " ".join(f"WHEN '{k}' THEN {v}" for k, v in dict(pairs).items() if "'" not in k)
-    template = f"CASE upper({{0}}) {cases} END"
+    template = f"CASE upper(coalesce({{*}})) {cases} END"  # the first input present
     return {"duckdb": template, "spark": template}
 
 

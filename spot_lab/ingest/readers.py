@@ -117,7 +117,7 @@ def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, p
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, quote_char=quote, escape_char=False, double_quote=bool(quote),
-            ignore_empty_lines=False, invalid_row_handler=handler),
+            ignore_empty_lines=True, invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(
             include_columns=include, column_types={n: types.get(n, pa.string()) for n in include},
             null_values=nulls, strings_can_be_null=bool(nulls) and not quote,
@@ -129,19 +129,23 @@ def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, p
 def _line_numbers(
     data: bytes, first: int, invalid: list[str], kept: int
 ) -> tuple[np.ndarray, list]:
-    """Line numbers of the parsed rows and (line, text) of the invalid ones."""
+    """Line numbers of the parsed rows and (line, text) of the invalid ones. Empty lines are
+    neither (pyarrow skips them); finding them, like finding invalid rows, splits the block."""
     total = data.count(b"\n")
-    if not invalid:
+    empty = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+    if not invalid and not empty:
         return np.arange(first, first + total, dtype=np.int64), []
     wanted = collections.Counter(t.encode("utf-8", "surrogateescape") for t in invalid)
-    bad_idx, bad = [], []
+    skip_idx, bad = [], []
     for i, row in enumerate(data.split(b"\n")[:total]):
         text = row.rstrip(b"\r")
-        if wanted.get(text, 0) or wanted.get(row, 0):
+        if not text:
+            skip_idx.append(i)
+        elif wanted.get(text, 0) or wanted.get(row, 0):
             wanted[text if wanted.get(text, 0) else row] -= 1
-            bad_idx.append(i)
+            skip_idx.append(i)
             bad.append((first + i, row.decode("utf-8", "replace")))
-    lines = np.delete(np.arange(first, first + total, dtype=np.int64), bad_idx)
+    lines = np.delete(np.arange(first, first + total, dtype=np.int64), skip_idx)
     return lines[:kept], bad
 
 
@@ -164,14 +168,11 @@ def delimited(block: Block, first: int, data: bytes, m: M.Mapping, header: Heade
         fast = {}
         table, invalid = _parse(data, names, include_all, {}, header.separator, quote, nulls)
     lines, bad = _line_numbers(data, first, invalid, table.num_rows)
-    empty_rows = [(n, t) for n, t in bad if not t.strip()]
     bad = [(n, f"{_count_fields(t, header.separator)} fields, expected {len(names)}", t)
-           for n, t in bad if t.strip()]  # fmt: skip
+           for n, t in bad]  # fmt: skip
     table = table.append_column("_line", pa.array(lines))
     layout = Columns(tuple(include), tuple(fast), rest, list_sep, empty, "T", header.unset_field)
-    chunk = Chunk(table, layout, block, bad, header)
-    chunk.skipped_empty = len(empty_rows)  # type: ignore[attr-defined]
-    return chunk
+    return Chunk(table, layout, block, bad, header)
 
 
 def _count_fields(text: str, sep: str) -> int:
@@ -183,9 +184,6 @@ def single_column(block: Block, layout) -> Chunk:
     table, invalid = _parse(block.data, ["line"], ["line"], {}, _UNIT, False, [])
     lines, bad = _line_numbers(block.data, block.first_line, invalid, table.num_rows)
     table = table.append_column("_line", pa.array(lines))
-    mask = np.asarray(table["line"].to_numpy(zero_copy_only=False) != "", dtype=bool)
-    if not mask.all():  # empty lines carry nothing: not rows, not rejects
-        table = table.filter(pa.array(mask))
     reasons = [(n, "a control character (0x1f) in the line", t) for n, t in bad]
     return Chunk(table, layout, block, reasons)
 

@@ -76,6 +76,7 @@ class Ingest:
     progress: bool = True
     max_skew_days: float = 7.0
     entries: dict[str, Entry] = field(default_factory=dict)
+    claimed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -86,7 +87,7 @@ class Ingest:
         self.entries = manifest.load_all(self.lake)
         by_path = {e.path: e for e in self.entries.values()}
         tasks = [self._look(path, by_path.get(str(path))) for path in files]
-        claimed = set()
+        claimed = self.claimed = set()
         for task in tasks:  # rotated or copied files first: they may claim a changed file's record
             if task.action == "new" and task.found is not None:
                 self._match(task, claimed)
@@ -123,15 +124,16 @@ class Ingest:
             return Task(path, st, "refused", report=FileReport.refused(path, msg))
         if entry is None:
             return Task(path, st, "new", None, found)
-        action = manifest.classify(entry, path, st, manifest.digest(found.head))
+        action = manifest.classify(entry, path, st, found.head)
         return Task(path, st, action, entry, found)
 
     def _match(self, task: Task, claimed: set[str]) -> None:
         """A new path whose content starts like a recorded file: the same data moved (a
         rotated log, continued where its record ends) or copied (nothing new)."""
-        head = manifest.digest(task.found.head)
         for entry in self.entries.values():
-            if entry.head != head or entry.sid in claimed or entry.same_as or not entry.segments:
+            if entry.sid in claimed or entry.same_as or not entry.segments:
+                continue
+            if manifest.head_of(task.found.head, entry) != entry.head:
                 continue
             if not _same_prefix(task.path, task.found.compression, entry):
                 continue
@@ -157,6 +159,8 @@ class Ingest:
             con = connect()
             try:
                 for task in tasks:
+                    if task.action == "new" and task.report is None:
+                        self._match(task, set())  # a copy of a file ingested just now
                     reports.append(task.report or self._do(task, con, bar))
             finally:
                 con.close()
@@ -174,6 +178,7 @@ class Ingest:
             alias = self._record(task, manifest.source_id(task.path), [], 0)
             alias.same_as = task.entry.sid
             manifest.save(self.lake, alias)
+            self.entries[alias.sid] = alias
             return FileReport(
                 task.path,
                 "copy",
@@ -216,6 +221,7 @@ class Ingest:
         entry.days = _merge_days(entry.days if cont else {}, days)
         stale = old.files if (old is not None and not cont) else []
         manifest.commit(self.lake, entry, moves, stale)
+        self.entries[entry.sid] = entry
         manifest.add_pending(self.lake, days)
         return FileReport.from_outcome(task, out, rejects, entry)
 
@@ -289,7 +295,8 @@ class Ingest:
         entry = Entry(sid=sid, path=str(task.path), size=task.st.st_size,
                       mtime_ns=task.st.st_mtime_ns, inode=task.st.st_ino, family=found.family,
                       layout=found.layout, kind=found.kind, compression=found.compression,
-                      offset=offset, head=manifest.digest(found.head), segments=list(segments),
+                      offset=offset, head=manifest.digest(found.head[: min(offset, manifest.FINGERPRINT)]),
+                      head_len=min(offset, manifest.FINGERPRINT), segments=list(segments),
                       ingested_at=manifest.now())  # fmt: skip
         if base is not None:
             entry.first_ts, entry.last_ts = base.first_ts, base.last_ts

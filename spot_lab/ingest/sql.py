@@ -277,7 +277,7 @@ class Renderer:
         for name, ftype in self.m.fields.items():
             if is_list(ftype):
                 path = self.json_path(name, layout.nested)
-                path = path if path.endswith("[*]") else path + "[*]"
+                path = path if "[*]" in path else path + "[*]"
                 selects.append(
                     f"try(json_extract_string(line, {self.d.literal(path)})) AS {self.d.ident(name)}"
                 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import glob
 import os
 import re
 import uuid
@@ -307,7 +308,9 @@ class LakeConnection:
             body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
         names = ", ".join(c.name for c in cols)
-        scan = parquet_scan(tbl, str(self.lake.root / tbl.glob()), union_by_name=extended)
+        # the root is escaped ([, *, ?): only the table's own pattern is a glob
+        pattern = f"{glob.escape(str(self.lake.root))}/{tbl.glob()}"
+        scan = parquet_scan(tbl, pattern, union_by_name=extended)
         return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:
