@@ -237,6 +237,7 @@ class Renderer:
 
     def _split(self, q: str, layout: Columns) -> str:
         sep = self.d.literal(layout.list_separator)
+        q = f"NULLIF({q}, '')"  # an empty field (tshark's) is no list, not a list of ''
         split = f"string_split({q}, {sep})" if self.d.name == "duckdb" else f"split({q}, {sep})"
         if layout.empty_list is None:
             return split
