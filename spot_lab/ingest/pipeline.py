@@ -140,13 +140,14 @@ class Processor:
                 out.skipped[f"Suricata {value} events (no Spot table)"] += n
 
     def _result(self, m: M.Mapping, chunk: readers.Chunk, result: pa.Table, out: Outcome) -> None:
+        ok = result
         reason = result["_reason"]
-        rejected = result.filter(pc.is_valid(reason))
-        if rejected.num_rows:
+        if reason.null_count < len(reason):  # filters copy every column: only when needed
+            rejected = result.filter(pc.is_valid(reason))
             self._reject(chunk, rejected["_line"].to_pylist(), rejected["_reason"].to_pylist())
-        ok = result.filter(pc.is_null(reason))
+            ok = result.filter(pc.is_null(reason))
         skip = ok["_skip"]
-        if pc.any(pc.is_valid(skip)).as_py():
+        if skip.null_count < len(skip):
             for why, n in Counter(skip.drop_null().to_pylist()).items():
                 out.skipped[why] += n
             ok = ok.filter(pc.is_null(skip))

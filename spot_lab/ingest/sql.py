@@ -252,7 +252,7 @@ class Renderer:
         pairs = ", ".join(f"{self.d.literal(r)}, {self.d.ident(r)}" for r in rest)
         if self.d.name == "duckdb":
             return f"CAST(json_object({pairs}) AS VARCHAR)"
-        return f"to_json(named_struct({pairs}))"
+        return f"to_json(named_struct({pairs}), map('ignoreNullFields', 'false'))"  # as DuckDB
 
     def json_path(self, name: str, nested: bool) -> str:
         if not nested:
@@ -294,7 +294,7 @@ class Renderer:
             inner = f"SELECT _line, regexp_extract(line, {pattern}, {groups}) AS _m FROM _chunk"
             raws = [f"NULLIF(_m.g{i}, '') AS {self._text_of(n)}" for i, n in enumerate(names)]
         else:
-            inner = "SELECT _line, value AS line FROM _chunk"
+            inner = "SELECT _line, line FROM _chunk"
             raws = [f"NULLIF(regexp_extract(line, {pattern}, {i + 1}), '') AS {self._text_of(n)}"
                     for i, n in enumerate(names)]  # fmt: skip
         selects, checks = ["_line"], []

@@ -62,8 +62,11 @@ def write_summaries(lake: Lake, days: dict[str, Iterable[dt.date]]) -> int:
     return written
 
 
-def read_summary(lake: Lake, data_type: str, start=None, end=None) -> list[tuple[dt.datetime, int]]:
+def read_summary(
+    lake: Lake | str, data_type: str, start=None, end=None
+) -> list[tuple[dt.datetime, int]]:
     """(minute, records) from `<type>_ingest_summary`, over [start, end] (days)."""
+    lake = lake if isinstance(lake, Lake) else Lake(lake)
     out = []
     first, last = (parse_date(v) if v else None for v in (start, end))
     for day in lake.days(f"{data_type}_ingest_summary"):
@@ -77,9 +80,10 @@ def read_summary(lake: Lake, data_type: str, start=None, end=None) -> list[tuple
     return sorted(out)
 
 
-def chart(lake: Lake, data_types: Iterable[str] = DATA_TYPES, start=None, end=None,
+def chart(lake: Lake | str, data_types: Iterable[str] = DATA_TYPES, start=None, end=None,
           width: int = 50) -> str:  # fmt: skip
     """Records per hour of every summarised day, as text bars (one line per hour)."""
+    lake = lake if isinstance(lake, Lake) else Lake(lake)
     lines = []
     for data_type in data_types:
         points = read_summary(lake, data_type, start, end)

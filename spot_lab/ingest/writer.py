@@ -34,6 +34,19 @@ MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
 
+def _by_hour(rows: pa.Table):
+    """(hour, rows) groups: slices (no copy) when hours come in order, as logs mostly do."""
+    hours = rows["_hour"].to_numpy()
+    cuts = np.flatnonzero(np.diff(hours)) + 1
+    if len(cuts) == 0 or np.all(np.diff(hours[np.r_[0, cuts]]) > 0):
+        bounds = np.r_[0, cuts, len(hours)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            yield int(hours[a]), rows.slice(int(a), int(b - a))
+        return
+    for hour in np.unique(hours):
+        yield int(hour), rows.filter(pc.equal(rows["_hour"], pa.scalar(int(hour), pa.int64())))
+
+
 def staging_dir(lake: Lake, sid: str) -> Path:
     return lake.root / INGEST_STATE / "staging" / sid
 
@@ -80,14 +93,10 @@ class PartitionWriter:
         """Rows of one table with their `_hour`: split by partition, buffered."""
         if rows.num_rows == 0:
             return
-        hours = rows["_hour"].to_numpy()
-        keep = file_schema(table).names
-        for hour in np.unique(hours):
-            part = self._part(table, int(hour))
-            subset = (
-                rows if len(np.unique(hours)) == 1 else rows.filter(pc.equal(rows["_hour"], hour))
-            )
-            part.buffered.append(subset.select(keep))
+        rows = rows.select(file_schema(table).names + ["_hour"])
+        for hour, subset in _by_hour(rows):
+            part = self._part(table, hour)
+            part.buffered.append(subset.drop_columns(["_hour"]))
             part.rows += subset.num_rows
             self.buffered += subset.num_rows
             if sum(t.num_rows for t in part.buffered) >= ROW_GROUP_ROWS:
