@@ -8,7 +8,9 @@
 #
 # The generated day hides six threat scenarios (C2 beaconing, data exfiltration, an
 # inbound port scan, DNS tunnelling, a DGA/NXDOMAIN burst, a phishing chain).
-# `ground_truth.json` lists them; the model does not read it.
+# `ground_truth.json` lists them; the model does not read it. On your own logs
+# (`spot-lab demo --logs DIR` ingests and scores them) the notebook follows the model's
+# most suspicious rows instead.
 
 # %%
 %load_ext spot_lab
@@ -19,7 +21,14 @@ from pathlib import Path
 from spot_lab.config import load_settings
 
 LAKE = Path(load_settings().lake)
-GROUND_TRUTH = json.loads((LAKE / "ground_truth.json").read_text())
-DEMO_DATE = GROUND_TRUTH["generator"]["dates"][0]
+if (LAKE / "ground_truth.json").is_file():  # the generated demo day
+    GROUND_TRUTH = json.loads((LAKE / "ground_truth.json").read_text())
+    DEMO_DATE = GROUND_TRUTH["generator"]["dates"][0]
+else:  # your own logs (`spot-lab demo --logs DIR`): the latest day the model scored
+    from spot_lab.store.lake import Lake
+
+    GROUND_TRUTH = {"scenarios": []}
+    days = [d for t in ("flow", "dns", "proxy") for d in Lake(LAKE).days(f"{t}_scores")]
+    DEMO_DATE = str(max(days))
 print(f"lake: {LAKE}\ndemo day: {DEMO_DATE}")
-print("scenarios:", ", ".join(s["name"] for s in GROUND_TRUTH["scenarios"]))
+print("scenarios:", ", ".join(s["name"] for s in GROUND_TRUTH["scenarios"]) or "none (your logs)")

@@ -108,11 +108,12 @@ def chart(lake: Lake | str, data_types: Iterable[str] = DATA_TYPES, start=None, 
 
 def summary_figure(lake: Lake | str, data_type: str = "flow", start=None, end=None):
     """Spot's Ingest Summary page as a matplotlib figure: records per minute over time."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure, shown once
 
     lake = lake if isinstance(lake, Lake) else Lake(lake)
     points = read_summary(lake, data_type, start, end)
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig = Figure(figsize=(10, 3))
+    ax = fig.subplots()
     if points:
         ax.fill_between([p[0] for p in points], [p[1] for p in points], step="post", alpha=0.6)
     ax.set_title(f"{data_type}: records ingested per minute")
