@@ -174,3 +174,16 @@ def test_sigkill_mid_ingest_leaves_whole_files_and_the_next_run_finishes(tmp_pat
     got = table(lake, "SELECT count(*) AS n, count(DISTINCT uid) AS u FROM flow").to_pylist()[0]
     assert got == {"n": 480_000, "u": 480_000}
     assert not list((lake / ".spot-lab/ingest").glob("staging/*"))
+
+
+def test_a_copy_with_more_lines_gives_only_the_lines_after_the_copy(tmp_path):
+    first = write_conn(tmp_path / "conn.log", 20, close=False)
+    lake = tmp_path / "lake"
+    ingest(first, lake, progress=False)
+    longer = tmp_path / "b.log.gz"
+    extra = "".join(conn_line(1795856400.0 + i, i) + "\n" for i in range(20, 26))
+    longer.write_bytes(gzip.compress((first.read_text() + extra).encode()))
+    (result,) = ingest(longer, lake, progress=False).files
+    assert (result.status, result.total) == ("extends", 6)
+    assert _uids(lake) == [f"C{i:012d}" for i in range(26)]
+    assert ingest([first, longer], lake, progress=False).rows == {}

@@ -23,6 +23,7 @@ from spot_lab.ingest.sql import Renderer
 from spot_lab.ingest.writer import PartitionWriter, RejectWriter
 
 MAX_SKEW_DAYS = 7.0  # an event this far from its chunk's median time is rejected
+DUCKDB_MEMORY = "256MB"
 
 
 @dataclass
@@ -184,7 +185,7 @@ def _hashed(blocks, hasher, out: Outcome):
     for block in blocks:
         hasher.update(block.data)
         out.offset = block.end
-        out.next_line = block.first_line + block.data.count(b"\n")
+        out.next_line = block.first_line + block.lines
         yield block
 
 
@@ -199,5 +200,6 @@ def _utc(seconds: float) -> str:
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")  # a block's query needs far less
     con.execute("SET enable_progress_bar = false")
     return con

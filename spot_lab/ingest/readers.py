@@ -24,7 +24,7 @@ from spot_lab.ingest import mapping as M
 from spot_lab.ingest.detect import Detected, Header, elff_fields, elff_header, zeek_header
 from spot_lab.ingest.sql import Columns
 
-BLOCK_BYTES = 32 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
 MAX_LINE = 8 * 1024 * 1024  # a longer "line" is rejected (a binary blob, a missing newline)
 _UNIT = "\x1f"  # never in a JSON text (control characters are escaped) or a log line
 # Zeek types pyarrow can parse directly (the fast path); everything else is read as text
@@ -45,6 +45,11 @@ class Block:
     first_line: int  # number of the block's first line (1-based)
     data: bytes  # whole lines, each ending with a newline
     end: int  # decompressed offset just after the block
+    lines: int = -1  # newlines in data (counted once: it costs a pass over the block)
+
+    def __post_init__(self) -> None:
+        if self.lines < 0:
+            self.lines = self.data.count(b"\n")
 
 
 @dataclass
@@ -77,8 +82,6 @@ def blocks(stream: BinaryIO, *, first_line: int = 1, offset: int = 0, complete: 
         try:
             data = stream.read(size)
         except (OSError, EOFError, ValueError) as exc:
-            if carry:  # the good part of a last, cut line: it is the bad one
-                line += 0
             raise Truncated(line + carry.count(b"\n"), _one_line(exc)) from None
         if not data:
             break
@@ -89,9 +92,10 @@ def blocks(stream: BinaryIO, *, first_line: int = 1, offset: int = 0, complete: 
         carry = data[cut:]
         if cut:
             offset += cut
-            yield Block(line, data[:cut] if data[cut - 1 : cut] == b"\n" else data[:cut] + b"\n",
-                        offset)  # fmt: skip
-            line += data.count(b"\n", 0, cut) + (data[cut - 1 : cut] != b"\n")
+            block = Block(line, data[:cut] if data[cut - 1 : cut] == b"\n" else data[:cut] + b"\n",
+                          offset)  # fmt: skip
+            line += block.lines
+            yield block
     if carry and complete:
         yield Block(line, carry + b"\n", offset + len(carry))
 
@@ -124,14 +128,12 @@ def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, p
     return table, invalid
 
 
-def _line_numbers(
-    data: bytes, first: int, invalid: list[str], kept: int
-) -> tuple[np.ndarray, list]:
+def _line_numbers(data: bytes, first: int, invalid: list[str], kept: int,
+                  total: int = -1) -> tuple[np.ndarray, list]:  # fmt: skip
     """Line numbers of the parsed rows and (line, text) of the invalid ones. Empty lines are
     neither (pyarrow skips them); finding them, like finding invalid rows, splits the block."""
-    total = data.count(b"\n")
-    empty = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
-    if not invalid and not empty:
+    total = data.count(b"\n") if total < 0 else total
+    if not invalid and kept == total:  # every line is a row: the common case
         return np.arange(first, first + total, dtype=np.int64), []
     wanted = collections.Counter(t.encode("utf-8", "surrogateescape") for t in invalid)
     skip_idx, bad = [], []
@@ -165,7 +167,8 @@ def delimited(block: Block, first: int, data: bytes, m: M.Mapping, header: Heade
     except pa.ArrowInvalid:  # a value that is no number: read as text, SQL rejects the lines
         fast = {}
         table, invalid = _parse(data, names, include_all, {}, header.separator, quote, nulls)
-    lines, bad = _line_numbers(data, first, invalid, table.num_rows)
+    whole = block.lines if len(data) == len(block.data) else -1
+    lines, bad = _line_numbers(data, first, invalid, table.num_rows, whole)
     bad = [(n, f"{_count_fields(t, header.separator)} fields, expected {len(names)}", t)
            for n, t in bad]  # fmt: skip
     table = table.append_column("_line", pa.array(lines))
@@ -180,7 +183,7 @@ def _count_fields(text: str, sep: str) -> int:
 def single_column(block: Block, layout) -> Chunk:
     """Each line as the `line` column (JSON and regex logs)."""
     table, invalid = _parse(block.data, ["line"], ["line"], {}, _UNIT, False, [])
-    lines, bad = _line_numbers(block.data, block.first_line, invalid, table.num_rows)
+    lines, bad = _line_numbers(block.data, block.first_line, invalid, table.num_rows, block.lines)
     table = table.append_column("_line", pa.array(lines))
     reasons = [(n, "a control character (0x1f) in the line", t) for n, t in bad]
     return Chunk(table, layout, block, reasons)

@@ -35,7 +35,7 @@ class FileReport:
             held = 0
         note = {"changed": "changed: its earlier rows replaced", "grown": "grown: new lines only",
                 "moved": f"continues {display(Path(entry.path))}"}.get(task.action, "")  # fmt: skip
-        if task.action == "moved" and task.entry is not None:
+        if task.action in ("moved", "extends") and task.entry is not None:
             note = f"same data as {display(Path(task.entry.path))} before: new lines only"
         return cls(task.path, task.action, dict(out.rows), rejects.count,
                    rejects.final if rejects.count else None, Counter(out.skipped), note, held)  # fmt: skip

@@ -5,6 +5,7 @@ ingest summaries of the days touched. One ingest at a time per lake (a lock)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -135,11 +136,13 @@ class Ingest:
                 continue
             if manifest.head_of(task.found.head, entry) != entry.head:
                 continue
-            if not _same_prefix(task.path, task.found.compression, entry):
+            same, longer = _same_prefix(task.path, task.found.compression, entry)
+            if not same:
                 continue
             original = Path(entry.path)
             if original.exists() and original.stat().st_mtime_ns == entry.mtime_ns:
-                task.action, task.entry = "copy", entry
+                # a copy: nothing new, or only lines after the other file's end
+                task.action, task.entry = ("extends" if longer else "copy"), entry
             else:
                 task.action, task.entry = "moved", entry
                 claimed.add(entry.sid)
@@ -153,7 +156,7 @@ class Ingest:
             manifest.recover(self.lake)
             tasks = self.plan(files)
             work = [t for t in tasks if t.report is None]
-            total = sum(max(0, t.st.st_size - (t.entry.offset if t.action in ("grown", "moved") and t.entry else 0))
+            total = sum(max(0, t.st.st_size - (t.entry.offset if t.action in ("grown", "moved", "extends") and t.entry else 0))
                         for t in work if t.action not in ("copy", "touched"))  # fmt: skip
             bar = Progress(total, self.progress)
             con = connect()
@@ -196,9 +199,14 @@ class Ingest:
         return self._ingest(task, con, bar)
 
     def _ingest(self, task: Task, con, bar: Progress) -> FileReport:
-        cont = task.action in ("grown", "moved")
+        cont = task.action in ("grown", "moved", "extends")
         old = task.entry
-        sid = old.sid if cont else self._new_sid(task.path, old)
+        keeps = task.action in ("grown", "moved", "changed")  # the same source, its own id
+        sid = old.sid if keeps else self._new_sid(task.path, None)
+        if task.action == "extends":  # the shared start is the other file's: no rows of its own
+            shared = [Segment(g.start, g.end, g.hash) for g in old.segments]
+            old = dataclasses.replace(old, segments=shared, days={}, skipped={}, first_ts=None,
+                                      last_ts=None)  # fmt: skip
         start = old.offset if cont else 0
         writer = PartitionWriter(self.lake, sid, start)
         rejects = RejectWriter(self.lake, sid, start, task.path)
@@ -219,6 +227,8 @@ class Ingest:
         entry.skipped = dict(Counter(entry.skipped) + out.skipped) if cont else dict(out.skipped)
         days = writer.days()
         entry.days = _merge_days(entry.days if cont else {}, days)
+        if task.action == "extends":
+            entry.same_as = task.entry.sid
         stale = old.files if (old is not None and not cont) else []
         manifest.commit(self.lake, entry, moves, stale)
         self.entries[entry.sid] = entry
@@ -320,8 +330,9 @@ def _open_at(raw, compression: str, offset: int, size: int):
     return stream
 
 
-def _same_prefix(path: Path, compression: str, entry: Entry) -> bool:
-    """The file's first `entry.offset` decompressed bytes hash as the record's segments."""
+def _same_prefix(path: Path, compression: str, entry: Entry) -> tuple[bool, bool]:
+    """(the file's first `entry.offset` decompressed bytes hash as the record's segments,
+    the file has more bytes after them)."""
     try:
         with open(path, "rb") as raw:
             stream = detect.open_stream(raw, compression)
@@ -330,14 +341,14 @@ def _same_prefix(path: Path, compression: str, entry: Entry) -> bool:
                 while left > 0:
                     data = stream.read(min(left, 1 << 20))
                     if not data:
-                        return False
+                        return False, False
                     h.update(data)
                     left -= len(data)
                 if h.hexdigest() != seg.hash:
-                    return False
+                    return False, False
+            return True, bool(stream.read(1))
     except (OSError, EOFError, ValueError):
-        return False
-    return True
+        return False, False
 
 
 def _file_hash(path: Path) -> str:

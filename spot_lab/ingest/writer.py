@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,12 @@ from spot_lab.store.lake import INGEST_STATE, Lake
 from spot_lab.store.schema import TABLES
 
 COMPRESSION = "zstd"
-ROW_GROUP_ROWS = 256_000  # rows buffered per partition before a row group is written
-BUFFER_ROWS = 1_000_000  # rows buffered over all partitions (memory bound)
+# Columns whose values rarely repeat: a dictionary only costs time for them (and falls back)
+NO_DICTIONARY = {"uid", "extra", "frame_time", "unix_tstamp", "tdur", "sport", "ibyt", "obyt",
+                 "fulluri", "uripath", "uriquery", "referer", "dns_a", "scbytes", "csbytes"}  # fmt: skip
+PENDING = 1  # row groups queued for the writer thread (memory bound)
+ROW_GROUP_ROWS = 128_000  # rows buffered per partition before a row group is written
+BUFFER_ROWS = 300_000  # rows buffered over all partitions (memory bound)
 MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
@@ -88,6 +93,10 @@ class PartitionWriter:
         self.buffered = 0
         self._clock = 0
         self._used: dict[tuple[str, str], int] = {}
+        # parquet encoding runs beside the next block's parsing (pyarrow releases the GIL);
+        # one thread keeps every file's row groups in order
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="spot-lab-writer")
+        self._pending: list[Future] = []
 
     def add(self, table: str, rows: pa.Table) -> None:
         """Rows of one table with their `_hour`: split by partition, buffered."""
@@ -122,18 +131,31 @@ class PartitionWriter:
             self._make_room()
             name = f"part-{self.sid}-{self.segment:012x}-{part.k}.parquet"
             part.staged = self.stage / f"{part.table}-{part.rel.replace('/', '_')}-{name}"
-            part.writer = pq.ParquetWriter(part.staged, data.schema, compression=COMPRESSION)
+            dictionary = [n for n in data.schema.names if n not in NO_DICTIONARY]
+            part.writer = pq.ParquetWriter(part.staged, data.schema, compression=COMPRESSION,
+                                           use_dictionary=dictionary)  # fmt: skip
             part.done.append((part.staged, f"{part.rel}/{name}"))
-        part.writer.write_table(data)
+        self._submit(part.writer.write_table, data)
         self._clock += 1
         self._used[(part.table, part.rel)] = self._clock
+
+    def _submit(self, fn, *args) -> None:
+        self._pending = [f for f in self._pending if not f.done()]
+        while len(self._pending) >= PENDING:
+            self._pending.pop(0).result()  # raises the writer's error here
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def _drain(self) -> None:
+        for future in self._pending:
+            future.result()
+        self._pending = []
 
     def _make_room(self) -> None:
         open_parts = [p for p in self.parts.values() if p.writer is not None]
         if len(open_parts) < MAX_OPEN:
             return
         oldest = min(open_parts, key=lambda p: self._used.get((p.table, p.rel), 0))
-        oldest.writer.close()
+        self._submit(oldest.writer.close)
         oldest.writer = None
         oldest.k += 1  # more rows for that partition go to a new file
 
@@ -143,9 +165,11 @@ class PartitionWriter:
         for part in self.parts.values():
             self._flush(part)
             if part.writer is not None:
-                part.writer.close()
+                self._submit(part.writer.close)
                 part.writer = None
             out += part.done
+        self._drain()
+        self._pool.shutdown()
         return out
 
     def days(self) -> dict[str, set[dt.date]]:
@@ -163,6 +187,7 @@ class PartitionWriter:
         return counts
 
     def abort(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         for part in self.parts.values():
             if part.writer is not None:
                 part.writer.close()
