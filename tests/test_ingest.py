@@ -213,3 +213,11 @@ def test_every_mapping_lists_every_column_of_its_table():
         assert not {c.name for c in tbl.extensions} & set(
             tbl.column_names + [p.name for p in tbl.partitions]
         )
+
+
+def test_spot_lab_ingest_is_callable_from_python(tmp_path):
+    import spot_lab
+
+    report = spot_lab.ingest(ZEEK / "conn.log", tmp_path / "lake", progress=False)
+    assert report.rows == {"flow": 360} and report.exit_status == 0
+    assert "conn.log: 360 rows" in str(report)

@@ -11,6 +11,8 @@ Incremental (a manifest in the lake), streaming (memory bound by the block size)
 from __future__ import annotations
 
 import os
+import sys
+import types
 from collections.abc import Iterable
 
 __all__ = ["ingest"]
@@ -39,3 +41,13 @@ def ingest(
     files, missing = S.expand(sources, exclude=target.root)
     run = Ingest(target, format=format, progress=progress, max_skew_days=max_skew_days)
     return run.run(files, missing)
+
+
+class _CallableModule(types.ModuleType):
+    """`spot_lab.ingest(...)` calls `spot_lab.ingest.ingest(...)`."""
+
+    def __call__(self, *args, **kwargs):
+        return ingest(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

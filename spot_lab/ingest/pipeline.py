@@ -23,7 +23,7 @@ from spot_lab.ingest.sql import Renderer
 from spot_lab.ingest.writer import PartitionWriter, RejectWriter
 
 MAX_SKEW_DAYS = 7.0  # an event this far from its chunk's median time is rejected
-DUCKDB_MEMORY = "256MB"
+DUCKDB_MEMORY = "128MB"
 
 
 @dataclass

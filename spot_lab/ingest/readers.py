@@ -24,7 +24,7 @@ from spot_lab.ingest import mapping as M
 from spot_lab.ingest.detect import Detected, Header, elff_fields, elff_header, zeek_header
 from spot_lab.ingest.sql import Columns
 
-BLOCK_BYTES = 16 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
 MAX_LINE = 8 * 1024 * 1024  # a longer "line" is rejected (a binary blob, a missing newline)
 _UNIT = "\x1f"  # never in a JSON text (control characters are escaped) or a log line
 # Zeek types pyarrow can parse directly (the fast path); everything else is read as text
@@ -116,7 +116,7 @@ def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, p
 
     table = pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, quote_char=quote, escape_char=False, double_quote=bool(quote),
             ignore_empty_lines=True, invalid_row_handler=handler),

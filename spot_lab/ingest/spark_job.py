@@ -7,7 +7,7 @@ CSV reader for Blue Coat's quoted fields), runs the mapping's statement, rejects
 from their file's median time, and appends parquet to `<warehouse>/<type>/hive/y=/m=/d=/h=`
 (zero-padded folders, as Spot's ML reads them). With `conn` (a HiveServer2 URL) it creates
 missing tables (Spot's columns plus the extension columns) and adds every partition it
-wrote. A record per file (`<warehouse>/.spot-lab/spark-ingest.json`, local warehouses) makes
+wrote. A record per file (`<warehouse>/.spot-lab/ingest/spark-record.json`, local warehouses) makes
 a rerun skip what is in; a file changed since is refused (its rows are in the table already).
 Differences to the lake's ingest: a Zeek header that changes mid-file is not followed, and a
 reject's line number is known only when Spark read the file in one piece.
@@ -28,6 +28,7 @@ from spot_lab.ingest import mapping as M
 from spot_lab.ingest import sources as S
 from spot_lab.ingest.report import FileReport, IngestReport
 from spot_lab.ingest.sql import Columns, JsonLines, RegexLines, Renderer
+from spot_lab.store.lake import INGEST_STATE
 from spot_lab.store.schema import TABLES
 
 FILE_BITS = 51  # _line = file number << FILE_BITS | Spark's row id within the file
@@ -331,7 +332,8 @@ def add_partition(table: str, value: tuple, location: str, database: str) -> str
 
 
 def _record_path(warehouse: str) -> Path | None:
-    return None if "://" in warehouse else Path(warehouse) / ".spot-lab" / "spark-ingest.json"
+    # inside the ingest state folder: a lake opened on the warehouse shows the extension columns
+    return None if "://" in warehouse else Path(warehouse) / INGEST_STATE / "spark-record.json"
 
 
 def _load_record(warehouse: str) -> dict:

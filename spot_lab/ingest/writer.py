@@ -33,8 +33,8 @@ COMPRESSION = "zstd"
 NO_DICTIONARY = {"uid", "extra", "frame_time", "unix_tstamp", "tdur", "sport", "ibyt", "obyt",
                  "fulluri", "uripath", "uriquery", "referer", "dns_a", "scbytes", "csbytes"}  # fmt: skip
 PENDING = 1  # row groups queued for the writer thread (memory bound)
-ROW_GROUP_ROWS = 128_000  # rows buffered per partition before a row group is written
-BUFFER_ROWS = 300_000  # rows buffered over all partitions (memory bound)
+ROW_GROUP_ROWS = 100_000  # rows buffered per partition before a row group is written
+BUFFER_ROWS = 200_000  # rows buffered over all partitions (memory bound)
 MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
