@@ -121,13 +121,12 @@ class Processor:
             ).to_arrow_table()
         finally:
             self.con.unregister("_chunk")
-        route, valid = routed["_route"], routed["_valid"]
-        for bad in routed.filter(pc.invert(pc.fill_null(pc.is_valid(route), False))).to_pylist():
+        route = routed["_route"]
+        for bad in routed.filter(pc.is_null(route)).to_pylist():  # rare: one by one is fine
             why = (
                 "no event_type: not a Suricata EVE event" if bad["_valid"] else "not a JSON object"
             )
             self.rejects.add(bad["_line"], why, bad["line"])
-        del valid
         mapped = set()
         for m in self.maps:
             value = next(iter(m.route.values()))

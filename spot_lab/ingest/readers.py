@@ -100,11 +100,6 @@ def blocks(stream: BinaryIO, *, first_line: int = 1, offset: int = 0, complete: 
         yield Block(line, carry + b"\n", offset + len(carry))
 
 
-def held_back(stream_end: int, consumed: int) -> int:
-    """Bytes of an incomplete last line left for the next run."""
-    return max(0, stream_end - consumed)
-
-
 # ---- parsers ------------------------------------------------------------------------------------
 def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, pa.DataType],
            delimiter: str, quote: str | bool, nulls: list[str]) -> tuple[pa.Table, list[str]]:  # fmt: skip

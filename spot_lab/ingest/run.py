@@ -120,7 +120,7 @@ class Ingest:
                 "refused",
                 report=FileReport.refused(path, f"cannot read it: {exc.strerror}"),
             )
-        if self.format != "auto" and self.format not in (found.family, found.layout):
+        if self.format != "auto" and self.format not in (found.family.split("_")[0], found.layout):
             msg = f"{path.name}: not a {self.format} log (it looks like {found.label})"
             return Task(path, st, "refused", report=FileReport.refused(path, msg))
         if entry is None:
