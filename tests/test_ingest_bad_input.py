@@ -141,12 +141,17 @@ def test_missing_sources_are_named_and_paths_with_odd_characters_work(tmp_path, 
 
 def test_broken_eve_lines_are_rejected_and_the_rest_routed(tmp_path):
     lines = (SENSORS / "eve.json").read_text().splitlines()
-    lines.insert(3, '{"timestamp": "2026-11-28T10:00:00.000000+0000", "event_type": "flow", "src_ip": ')
+    lines.insert(
+        3, '{"timestamp": "2026-11-28T10:00:00.000000+0000", "event_type": "flow", "src_ip": '
+    )
     lines.insert(5, '{"timestamp": "2026-11-28T10:00:00.000000+0000", "src_ip": "10.0.0.1"}')
     log = tmp_path / "eve.json"
     log.write_text("\n".join(lines) + "\n")
     lake = tmp_path / "lake"
     (result,) = ingest(log, lake, progress=False).files
     assert result.rows == {"dns": 3, "flow": 4, "proxy": 1} and result.rejected == 2
-    records = {r["line"]: r["reason"] for r in map(json.loads, (lake / result.rejects).read_text().splitlines())}
+    records = {
+        r["line"]: r["reason"]
+        for r in map(json.loads, (lake / result.rejects).read_text().splitlines())
+    }
     assert records == {4: "not a JSON object", 6: "no event_type: not a Suricata EVE event"}

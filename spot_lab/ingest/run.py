@@ -78,6 +78,7 @@ class Ingest:
     max_skew_days: float = 7.0
     entries: dict[str, Entry] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)
+    pending: dict = field(default_factory=dict)  # days whose summary this run must rewrite
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -232,7 +233,11 @@ class Ingest:
         stale = old.files if (old is not None and not cont) else []
         manifest.commit(self.lake, entry, moves, stale)
         self.entries[entry.sid] = entry
-        manifest.add_pending(self.lake, days)
+        new_days = {t: d - self.pending.get(t, set()) for t, d in days.items()}
+        if any(new_days.values()):  # rewritten only when a day is new to this run
+            manifest.add_pending(self.lake, new_days)
+            for table, more in new_days.items():
+                self.pending.setdefault(table, set()).update(more)
         return FileReport.from_outcome(task, out, rejects, entry)
 
     def _read(self, task: Task, con, writer, rejects, out: Outcome, bar: Progress) -> None:
