@@ -9,6 +9,12 @@ need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# spot-lab ingest's real collectors and a real proxy (tests/test_ingest_tools.py)
+command -v nfdump >/dev/null || need_apt+=(nfdump)
+command -v softflowd >/dev/null || need_apt+=(softflowd)
+command -v tshark >/dev/null || need_apt+=(tshark)
+command -v squid >/dev/null || need_apt+=(squid)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

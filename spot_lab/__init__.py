@@ -1,7 +1,7 @@
 """spot-lab: investigate Apache Spot network data (flow, DNS, proxy) in Jupyter.
 
 `%load_ext spot_lab` registers the magics; `spot_lab.investigate(anchor)` is `%spot_threat`
-from Python. Heavy parts (maps, cluster drivers, the model) are imported on first use.
+from Python; `spot_lab.ingest(sources, lake)` is `spot-lab ingest`. Heavy parts (maps, cluster drivers, the model) are imported on first use.
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ def investigate(anchor: str, **options):
     from spot_lab.investigation.search import investigate as run
 
     return run(anchor, **options)
+
+
+def __getattr__(name: str):
+    if name == "ingest":  # `spot_lab.ingest(sources, lake)`: the subpackage is callable
+        import spot_lab.ingest
+
+        return spot_lab.ingest
+    raise AttributeError(f"module 'spot_lab' has no attribute {name!r}")
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -1,4 +1,5 @@
-"""The `spot-lab` command: generate demo data, score or index a day, run the demo, check a lake."""
+"""The `spot-lab` command: generate demo data, ingest logs, score or index a day, run the demo,
+check a lake."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         port=args.port,
         flows_per_day=args.flows_per_day,
         open_browser=not args.no_browser,
+        logs=args.logs,
     )
 
 
@@ -154,7 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--flows-per-day", type=int, default=200_000, help="size of the generated demo day"
     )
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.add_argument(
+        "--logs",
+        help="a folder of your own logs: ingest and score it, then open the notebook on it",
+    )
     demo.set_defaults(run=_cmd_demo)
+
+    from spot_lab.ingest.command import add_parser as add_ingest
+
+    add_ingest(sub)
 
     check = sub.add_parser(
         "check",

@@ -9,7 +9,7 @@ import pytest
 import spot_lab
 from spot_lab import cli
 
-COMMANDS = ("generate", "score", "index", "demo", "check")
+COMMANDS = ("generate", "score", "index", "demo", "ingest", "check")
 
 
 def test_version(capsys):

@@ -12,6 +12,8 @@
 # benign look-alikes (NTP, updates, backups, heartbeats, monitoring, Internet scanners, DNS
 # blocklist and antivirus lookups), each with parameters drawn per seed.
 # `ground_truth.json` lists them; the model does not read it.
+# On your own logs (`spot-lab demo --logs DIR` ingests and scores them) the notebook
+# follows the model's most suspicious rows instead.
 
 # %%
 %load_ext spot_lab
@@ -22,7 +24,14 @@ from pathlib import Path
 from spot_lab.config import load_settings
 
 LAKE = Path(load_settings().lake)
-GROUND_TRUTH = json.loads((LAKE / "ground_truth.json").read_text())
-DEMO_DATE = GROUND_TRUTH["generator"]["dates"][0]
+if (LAKE / "ground_truth.json").is_file():  # the generated demo day
+    GROUND_TRUTH = json.loads((LAKE / "ground_truth.json").read_text())
+    DEMO_DATE = GROUND_TRUTH["generator"]["dates"][0]
+else:  # your own logs (`spot-lab demo --logs DIR`): the latest day the model scored
+    from spot_lab.store.lake import Lake
+
+    GROUND_TRUTH = {"scenarios": []}
+    days = [d for t in ("flow", "dns", "proxy") for d in Lake(LAKE).days(f"{t}_scores")]
+    DEMO_DATE = str(max(days))
 print(f"lake: {LAKE}\ndemo day: {DEMO_DATE}")
-print("scenarios:", ", ".join(s["name"] for s in GROUND_TRUTH["scenarios"]))
+print("scenarios:", ", ".join(s["name"] for s in GROUND_TRUTH["scenarios"]) or "none (your logs)")

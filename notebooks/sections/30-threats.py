@@ -20,14 +20,32 @@
 # Storyboard: title, text, Save and High/Medium/Low scoring); exported notebooks show the
 # same report as plain HTML. Every table is also a DataFrame attribute of the report.
 #
-# The anchors below come from the demo lake's `ground_truth.json`, one per data type.
+# The anchors below come from the demo lake's `ground_truth.json`, one per data type (on
+# your own logs: the model's most suspicious row of each type).
 
 # %%
+from spot_lab.engines.connections import current_engine
+
 scenarios = {s["name"]: s for s in GROUND_TRUTH["scenarios"]}
-c2_ip = scenarios["c2_beaconing"]["anchors"]["ips"][0]
-tunnel_name = scenarios["dns_tunnelling"]["anchors"]["query_names"][0]
+
+
+def top(sql):  # the model's most suspicious value, for a lake without ground truth
+    rows = current_engine().arrow(sql, {"day": DEMO_DATE}).to_pylist()
+    return next(iter(rows[0].values())) if rows else None
+
+
+if "c2_beaconing" in scenarios:
+    c2_ip = scenarios["c2_beaconing"]["anchors"]["ips"][0]
+    tunnel_name = scenarios["dns_tunnelling"]["anchors"]["query_names"][0]
+    phish_uri = scenarios["phishing"]["anchors"]["uris"][0]
+else:
+    c2_ip = top("SELECT CASE WHEN dstip_internal = 1 THEN srcip ELSE dstip END FROM flow_scores "
+                "WHERE make_date(y, m, d) = CAST(:day AS DATE) ORDER BY rank LIMIT 1")
+    tunnel_name = top("SELECT dns_qry_name FROM dns_scores WHERE make_date(y, m, d) = "
+                      "CAST(:day AS DATE) ORDER BY ml_score LIMIT 1") or "example.com"
+    phish_uri = top("SELECT fulluri FROM proxy_scores WHERE make_date(y, m, d) = "
+                    "CAST(:day AS DATE) ORDER BY ml_score LIMIT 1") or "example.com/"
 tunnel_domain = ".".join(tunnel_name.split(".")[-2:])  # the registered domain
-phish_uri = scenarios["phishing"]["anchors"]["uris"][0]
 print("flow anchor: ", c2_ip)
 print("dns anchor:  ", tunnel_domain)
 print("proxy anchor:", phish_uri)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import glob
 import os
 import re
 import uuid
@@ -43,6 +44,9 @@ WORK_PREFIX = "_spotlab_"  # spot-lab's temporary working tables and views (scor
 DEMO_MARK = ".spot-lab-demo.json"
 # What a demo lake holds at its top level; anything else there was put by someone else.
 _DEMO_ENTRIES = {*DATA_TYPES, "context", "ground_truth.json", DEMO_MARK, ".spot-lab"}
+# spot_lab.ingest's state (manifest, journal): a lake holding it has raw files with the
+# schema's extension columns, which its views then show (files without them read as NULL).
+INGEST_STATE = ".spot-lab/ingest"
 
 
 def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
@@ -89,16 +93,18 @@ def write_parquet_atomic(data: pa.Table, target: Path) -> None:
         pq.write_table(data, tmp, compression="zstd")
 
 
-def parquet_scan(tbl: Table, files: str | Sequence[Path]) -> str:
+def parquet_scan(tbl: Table, files: str | Sequence[Path], union_by_name: bool = False) -> str:
     """DuckDB's read_parquet over a glob or a list of files of `tbl`, partitions typed as the
-    schema says (paths are spot-lab's own, quoted here; never user values)."""
+    schema says (paths are spot-lab's own, quoted here; never user values). `union_by_name`
+    reads files whose columns differ (ingested files carry the extension columns)."""
 
     def quote(path) -> str:
         return "'" + str(path).replace("'", "''") + "'"
 
     source = quote(files) if isinstance(files, str) else f"[{', '.join(map(quote, files))}]"
     hive_types = ", ".join(f"'{p.name}': '{p.duckdb_type}'" for p in tbl.partitions)
-    return f"read_parquet({source}, hive_partitioning = true, hive_types = {{{hive_types}}})"
+    union = ", union_by_name = true" if union_by_name else ""
+    return f"read_parquet({source}, hive_partitioning = true, hive_types = {{{hive_types}}}{union})"
 
 
 def is_demo_lake(root: Path) -> bool:
@@ -296,12 +302,15 @@ class LakeConnection:
             self._with_files.add(name)
 
     def _view_sql(self, tbl: Table, has_files: bool) -> str:
-        cols = tbl.columns + tbl.partitions
+        extended = bool(tbl.extensions) and (self.lake.root / INGEST_STATE).is_dir()
+        cols = tbl.columns + (tbl.extensions if extended else ()) + tbl.partitions
         if not has_files:
             body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
         names = ", ".join(c.name for c in cols)
-        scan = parquet_scan(tbl, str(self.lake.root / tbl.glob()))
+        # the root is escaped ([, *, ?): only the table's own pattern is a glob
+        pattern = f"{glob.escape(str(self.lake.root))}/{tbl.glob()}"
+        scan = parquet_scan(tbl, pattern, union_by_name=extended)
         return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:

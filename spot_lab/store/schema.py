@@ -49,6 +49,9 @@ class Table:
     columns: tuple[Column, ...]
     partitions: tuple[Column, ...]
     spot_native: bool = True  # False for spot-lab's own additions
+    # spot-lab's nullable extension columns of a raw table (what a sensor recorded beyond
+    # Spot's columns, written by `spot-lab ingest`); Spot's own `columns` stay exactly Spot's.
+    extensions: tuple[Column, ...] = ()
 
     @property
     def is_raw(self) -> bool:
@@ -70,6 +73,11 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         """Schema of the parquet files: data columns only, partitions live in folder names."""
         return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
+
+    @property
+    def file_schema(self) -> pa.Schema:
+        """Schema of the files `spot-lab ingest` writes: Spot's columns, then the extensions."""
+        return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns + self.extensions])
 
     def relative_dir(self) -> str:
         """Folder of the table relative to the lake root, as in Spot's HDFS layout."""
@@ -130,6 +138,18 @@ _RAW = {
         "bcappname STRING, bcappoper STRING, fulluri STRING",
         PROXY_HOUR_PARTS,
     ),
+}
+
+# What sensors record beyond Spot's columns (spot_lab.ingest, issue 12), kept in the same
+# files as nullable columns after Spot's: `sensor` names the source (zeek, suricata, nfdump,
+# softflowd, tshark, squid, bluecoat), `uid` its connection id (Zeek uid, Suricata flow_id),
+# `extra` a JSON object of every source field no column holds. Spot's readers select named
+# columns, so Spot's layout is unchanged; flow's conn_state/history/service feed detectors.
+_RAW_EXTENSIONS = {
+    "flow": "sensor STRING, uid STRING, service STRING, conn_state STRING, history STRING, "
+    "app_proto STRING, extra STRING",
+    "dns": "sensor STRING, uid STRING, trans_id INT, extra STRING",
+    "proxy": "sensor STRING, uid STRING, extra STRING",
 }
 
 # (table name, data type, OA subdir, columns)
@@ -274,13 +294,23 @@ _EXTENSIONS = [
     ),
     # ... and the day's connections per destination port (port rarity without a day scan).
     ("flow_port_counts", "flow", "port_counts", "dport INT, connections BIGINT"),
+    (
+        # Who held an address when (issue 12 item 11): DHCP leases from Zeek's dhcp.log,
+        # partitioned by the lease's day; spot_lab.enrich.leases answers (ip, time) -> host.
+        "ip_leases",
+        "flow",
+        "leases",
+        "ip STRING, host_name STRING, mac STRING, domain STRING, start_tstamp BIGINT, "
+        "end_tstamp BIGINT, sensor STRING, uid STRING",
+    ),
 ]
 
 
 def _build() -> dict[str, Table]:
     tables: dict[str, Table] = {}
     for data_type, (spec, parts) in _RAW.items():
-        tables[data_type] = Table(data_type, data_type, "", _cols(spec), parts)
+        extensions = _cols(_RAW_EXTENSIONS[data_type])
+        tables[data_type] = Table(data_type, data_type, "", _cols(spec), parts, True, extensions)
     for name, data_type, subdir, spec in _OA:
         tables[name] = Table(name, data_type, subdir, _cols(spec), DAY_PARTS)
     for name, data_type, subdir, spec in _EXTENSIONS:
