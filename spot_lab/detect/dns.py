@@ -13,7 +13,7 @@ from spot_lab import queries
 from spot_lab.detect import names
 from spot_lab.detect.base import Context, bucketed, findings, hours, thresholds
 from spot_lab.detect.flow import beacon_rows
-from spot_lab.scoring import sqlrun
+from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_dns"  # staged by spot_lab.detect.run
 SUFFIXES, DOMAINS, BIGRAMS = "_spotlab_det_psl", "_spotlab_det_domains", "_spotlab_det_bigrams"

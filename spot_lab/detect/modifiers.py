@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 from spot_lab.detect import dns, flow, proxy
 from spot_lab.detect.base import Context
 from spot_lab.detect.triage import Modifiers
+from spot_lab.engines import worktables as sqlrun
 from spot_lab.engines.days import available_days
-from spot_lab.scoring import sqlrun
 
 _EVENTS = {"flow": flow.OUT, "dns": dns.DAY, "proxy": proxy.DAY}
 MAX_CLIENTS = 100  # IPs listed per flagged domain or web host

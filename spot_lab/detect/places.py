@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from spot_lab.detect.base import Context
+from spot_lab.engines import worktables as sqlrun
 from spot_lab.errors import SpotLabError
-from spot_lab.scoring import sqlrun
 
 BANNED = "_spotlab_det_banned"
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 from spot_lab import queries
 from spot_lab.detect.base import Context, bucketed, findings, hours, thresholds
 from spot_lab.detect.flow import beacon_rows
-from spot_lab.scoring import sqlrun
+from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_proxy"  # staged by spot_lab.detect.run
 

@@ -24,9 +24,9 @@ from spot_lab.detect import dns, flow, lda, proxy
 from spot_lab.detect.base import FINDING_SCHEMA, Context, thresholds
 from spot_lab.detect.hosts import classify
 from spot_lab.detect.triage import Modifiers, combine, to_table
+from spot_lab.engines import worktables as sqlrun
 from spot_lab.engines.base import Engine
 from spot_lab.errors import InputError, SpotLabError
-from spot_lab.scoring import sqlrun
 from spot_lab.store.schema import day_partition
 
 HOSTS, CANDIDATES = "_spotlab_det_hosts", "_spotlab_det_candidates"

@@ -11,7 +11,8 @@ Severity (thresholds.yaml `severity`, after RITA v5's viewer/results.sql final_s
              + corroboration (+0.05 per further detector that fired, at most +0.15)
              + inbound internet (-0.15: scans from a public address, background radiation)
 
-Only entities whose largest category score reaches RITA's lowest category (0.2) are threats.
+Spot's LDA alone (spot_lab.detect.lda, 0.2-0.4) gets no modifiers: it corroborates. Only
+entities whose largest category score reaches RITA's lowest category (0.2) are threats.
 Rank 1 is the most severe; ties by largest category score, events, entity.
 """
 
@@ -110,7 +111,8 @@ def combine(findings: pa.Table, mods: Modifiers) -> pa.Table:
         if base < s["min_severity"]:
             continue
         externals = {f["external"] for f in items if f["external"]}
-        mod = _modifiers(kind, entity, externals, set(best), mods)
+        # the model alone only corroborates: its rows get no modifiers
+        mod = _modifiers(kind, entity, externals, set(best), mods) if set(best) != {"lda"} else {}
         severity = max(0.0, base + sum(mod.values()))
         ips = _join([f["ips"] for f in items] + [" ".join(mods.extra_ips.get(entity, []))])
         rows.append({

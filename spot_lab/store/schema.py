@@ -283,10 +283,7 @@ _EXTENSIONS = [
     # The triage list (issue 13, spot_lab.detect): one row per entity of the day (a host, a
     # pair "a -> b", a registered domain, a web host), ranked by severity (1 = most severe),
     # with the detectors that fired (JSON list of {detector, score, numbers, summary}).
-    *[
-        (f"{t}_threats", t, "threats", _THREAT_COLUMNS)
-        for t in ("flow", "dns", "proxy")
-    ],
+    *[(f"{t}_threats", t, "threats", _THREAT_COLUMNS) for t in ("flow", "dns", "proxy")],
 ]
 
 
