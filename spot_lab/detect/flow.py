@@ -25,7 +25,7 @@ def beacon_params(ctx: Context) -> dict[str, Any]:
     b = thresholds()["beacon"]
     return {
         "min_conns": b["unique_connection_threshold"],
-        "strobe_min": max(4, int(b["strobe_per_second"] * max(ctx.span, 86400))),
+        "strobe_min": max(4, int(b["strobe_per_second"] * ctx.span)),
         "bins": b["histogram_bins"], "span_start": ctx.span_start, "span": ctx.span,
         "mode_sensitivity": b["histogram_mode_sensitivity"],
         "bimodal_min_hours": b["histogram_bimodal_min_hours_seen"],
