@@ -239,3 +239,62 @@ def test_score_day_writes_threats_with_a_feasible_topic_count(tmp_path):
 def test_unknown_detector_is_a_clear_error():
     with pytest.raises(InputError, match="unknown flow detector.*bogus.*use a comma-separated"):
         choose("flow", "beacon,bogus")
+
+
+def _lateral_lake(root):
+    before = DAY - dt.timedelta(days=1)
+    lakes.write(root, day=before, flow=[
+        lakes.flow(START - 86400 + 3600 + 60 * i, "192.168.56.1", "192.168.56.100", 3389, 90_000)
+        for i in range(3)])  # fmt: skip
+    rows = [
+        lakes.flow(START + 3600, "192.168.56.1", "192.168.56.100", 3389, 90_000),
+        lakes.flow(START + 7200, "192.168.56.1", "192.168.56.101", 3389, 250_000, tdur=900),
+    ]
+    rows += [lakes.flow(START + 600 * i, f"192.168.56.{10 + i % 30}", "151.101.9.9", 443,
+                        40_000 + 97 * i) for i in range(140)]  # fmt: skip
+    return lakes.write(root, flow=rows)
+
+
+def test_spot_threat_cites_the_detectors_numbers(tmp_path):
+    from spot_lab.config import SpotLab
+    from spot_lab.investigation.search import investigate
+    from spot_lab.scoring import score_day
+
+    engine = DuckDBEngine(_lateral_lake(tmp_path / "lake"))
+    score_day(engine, "flow", DAY, progress=False, details_tables=False)
+    report = investigate("192.168.56.101", data_type="flow", engine=engine,
+                         settings=SpotLab(lake=str(tmp_path / "lake")), date_range=DAY)  # fmt: skip
+    ev = report.evidence.set_index("item")
+    lateral = ev.loc["lateral movement"]
+    assert lateral["suspicious"] and lateral["value"] == pytest.approx(0.6)
+    assert "internal admin-port pair 192.168.56.1 -> 192.168.56.101:3389 first seen today" in (
+        lateral["detail"])  # fmt: skip
+    assert "outbound/inbound byte ratio" not in set(ev[ev["suspicious"]].index)
+
+
+def test_threats_api_lists_one_row_per_threat(tmp_path):
+    from spot_lab.config import SpotLab
+    from spot_lab.scoring import score_day
+    from spot_lab.server.threats import threats_page
+
+    rng = random.Random(2)
+    rows = [lakes.dns(START + 60 * i, "10.1.2.9", f"{lab}.evil-sync.com", 16)
+            for i, lab in enumerate(_labels(rng, 120, 30, 40))]  # fmt: skip
+    rows += [lakes.dns(START + 97 * i, f"10.1.2.{20 + i % 30}", "www.example.org", 1, 0, "93.184.216.34")
+             for i in range(300)]  # fmt: skip
+    engine = DuckDBEngine(lakes.write(tmp_path / "lake", dns=rows))
+    score_day(engine, "dns", DAY, progress=False, details_tables=False)
+    settings = SpotLab(lake=str(tmp_path / "lake"))
+    page = threats_page(engine, "dns", DAY, 1, 50, "", settings)
+    assert page["source"] == "dns_threats" and page["rows"][0]["rank"] == 1
+    top = page["rows"][0]
+    assert (top["entity"], top["kind"], top["anchor"]) == (
+        "evil-sync.com",
+        "domain",
+        "evil-sync.com",
+    )
+    assert "dns_tunnel" in top["detectors"] and top["peer"] == "10.1.2.9"
+    assert [r["entity"] for r in page["rows"]].count("evil-sync.com") == 1
+    found = threats_page(engine, "dns", DAY, 1, 50, "10.1.2.9", settings)
+    assert found["matched"] >= 1 and all("10.1.2.9" in r["peer"] or "evil" in r["entity"]
+                                         for r in found["rows"])  # fmt: skip
