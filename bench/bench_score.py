@@ -31,10 +31,11 @@ from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.scoring import score_day
 engine = DuckDBEngine({lake!r})
 result = score_day(engine, {data_type!r}, {day!r}, progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+usage = resource.getrusage(resource.RUSAGE_SELF)
+peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 threats = result.threats.num_rows if result.threats is not None else 0
 print(json.dumps({{"events": result.events, "seconds": result.seconds, "peak_mb": peak,
-                  "documents": result.documents, "words": result.words, "threats": threats,
+                  "documents": result.documents, "words": result.words, "threats": threats, "cpu": cpu,
                   "timings": result.timings}}))
 """
 
@@ -79,11 +80,11 @@ def main() -> None:
         print(f"generated {args.flows:,} flows in {time.perf_counter() - started:.0f} s\n")
     print(f"machine load before: {os.getloadavg()[0]:.2f} (1 min)")
     print(
-        "| type | events | documents | words | threats | seconds | detectors (s) | events/s "
-        "| peak RSS (MB) | steps (s) |"
+        "| type | events | documents | words | threats | seconds | CPU s | detectors (s) "
+        "| events/s | peak RSS (MB) | steps (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    total = 0.0
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    total = cpu = 0.0
     for data_type in ("flow", "dns", "proxy"):
         code = CHILD.format(root=str(ROOT), lake=str(lake), data_type=data_type, day=DAY)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -93,11 +94,14 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         steps = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
         detectors = sum(v for k, v in r["timings"].items() if k.startswith("detector"))
-        total += r["seconds"]
+        total, cpu = total + r["seconds"], cpu + r["cpu"]
         print(f"| {data_type} | {r['events']:,} | {r['documents']:,} | {r['words']:,} "
-              f"| {r['threats']:,} | {r['seconds']:.1f} | {detectors:.1f} "
+              f"| {r['threats']:,} | {r['seconds']:.1f} | {r['cpu']:.1f} | {detectors:.1f} "
               f"| {r['events'] / r['seconds']:,.0f} | {r['peak_mb']:,.0f} | {steps} |")  # fmt: skip
-    print(f"\nall three types: {total:.1f} s; machine load after: {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nall three types: {total:.1f} s wall, {cpu:.1f} s CPU; machine load after: "
+        f"{os.getloadavg()[0]:.2f}"
+    )
     code = PAGE.format(root=str(ROOT), lake=str(lake), day=DAY)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode:

@@ -87,9 +87,13 @@ def test_unknown_type_day_without_data_and_too_few_documents(lake_copy):
         score_day(engine, "ssh", DEMO_DAY, progress=False)
     with pytest.raises(InputError, match=f"no valid dns events on 2026-11-01.*{DEMO_DAY}"):
         score_day(engine, "dns", "2026-11-01", progress=False)
-    with pytest.raises(InputError, match="documents .* for 100000 topics.*--topics"):
-        score_day(engine, "proxy", DEMO_DAY, topics=100_000, progress=False)
+    with pytest.raises(InputError, match="unknown proxy detector.*beacon.*comma-separated"):
+        score_day(engine, "proxy", DEMO_DAY, detectors="beacon", progress=False)
     assert snapshot(lake_copy) == before
+    # too few documents for the topics asked: fewer topics, said in a note (no failure)
+    few = score_day(engine, "proxy", DEMO_DAY, topics=100_000, write=False, progress=False)
+    assert any("for 100000 topics: fitted" in n for n in few.notes) and few.flagged > 0
+    assert "note: LDA:" in few.summary()
 
 
 def test_malformed_or_missing_feedback_names_the_file(lake_copy, tmp_path):

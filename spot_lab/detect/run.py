@@ -10,9 +10,7 @@ IP index does (spot_lab.store.ipindex).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -108,7 +106,7 @@ def detect_day(
 
         settings = load_settings()
     timings: dict[str, float] = {}
-    with _bounded(engine):
+    with sqlrun.bounded(engine, DETECT_MEMORY):
         ctx, dropped = _context(engine, data_type, day, settings)
         try:
             dropped += _stage(ctx)
@@ -136,24 +134,6 @@ def _one(ctx: Context, name: str, hist: str, scores: pa.Table | None) -> pa.Tabl
     except SpotLabError as exc:  # e.g. a SQL feature a cluster engine lacks
         ctx.notes.append(f"{name}: did not run: {exc}")
         return FINDING_SCHEMA.empty_table()
-
-
-@contextlib.contextmanager
-def _bounded(engine: Engine):
-    if not sqlrun.is_embedded(engine):
-        yield
-        return
-    con = engine.con
-    before = {k: con.execute(f"SELECT current_setting('{k}')").fetchone()[0]
-              for k in ("memory_limit", "temp_directory")}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="spot-lab-detect-") as spill:
-        con.execute(f"SET memory_limit = '{DETECT_MEMORY}'")
-        con.execute("SET temp_directory = ?", [spill])
-        try:
-            yield
-        finally:
-            con.execute("SET memory_limit = ?", [before["memory_limit"]])
-            con.execute("SET temp_directory = ?", [before["temp_directory"] or ""])
 
 
 def _lake_root(engine: Engine, settings) -> Path:

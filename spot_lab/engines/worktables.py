@@ -7,7 +7,10 @@ ones from inline VALUES rendered by sqlglot (which quotes every literal).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,3 +100,35 @@ def _sql_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_integer(arrow_type):
         return "BIGINT"
     return "STRING"
+
+
+_SPILL: list[str] = []  # one private spill folder per process, removed at exit
+
+
+def _spill_folder() -> str:
+    if not _SPILL:
+        _SPILL.append(tempfile.mkdtemp(prefix="spot-lab-spill-"))
+        atexit.register(shutil.rmtree, _SPILL[0], True)
+    return _SPILL[0]
+
+
+@contextlib.contextmanager
+def bounded(engine: Engine, memory: str):
+    """Cap DuckDB's memory for a block of work and let it spill to a private temporary folder
+    (as spot_lab.store.ipindex does); the connection's limit comes back afterwards. A
+    connection that has spilled already keeps its folder (DuckDB cannot switch it then).
+    Cluster engines manage their own memory: nothing changes there."""
+    if not is_embedded(engine):
+        yield
+        return
+    import duckdb
+
+    con = engine.con
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{memory}'")
+    with contextlib.suppress(duckdb.Error):  # already spilled elsewhere: keep that folder
+        con.execute("SET temp_directory = ?", [_spill_folder()])
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = ?", [before])

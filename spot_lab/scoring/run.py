@@ -28,6 +28,7 @@ from spot_lab.store.lake import to_arrow
 from spot_lab.store.schema import DATA_TYPES, TABLES
 
 DOCS_PER_TOPIC = 10  # spot-lab: fewer documents a topic give topics of one or two IPs
+SCORE_MEMORY = "1500MB"  # DuckDB's memory while a day is scored (spills beyond, to a temp folder)
 
 
 @dataclass
@@ -184,21 +185,16 @@ def score_day(
     prog = _Progress(progress, data_type)
     restore_bar = _quiet_duckdb(engine)
     try:
-        model_part = _model(engine, data_type, day, opts, fb_rows, settings, prog)
-        out, extra = model_part.scores, {}
-        if data_type == "flow" and beacons:
-            from spot_lab.scoring.beacons import beacon_scores
-
-            extra["flow_beacons"] = beacon_scores(engine, day)
-            prog.step("beacons")
-        if threats:
-            extra[f"{data_type}_threats"] = _threats(
-                engine, data_type, day, detectors, out, settings, prog, model_part.notes
-            )
-        if write:
-            extra |= _details(engine, data_type, day, out, settings, details_tables, prog)
-            _write_all(engine, data_type, day, out, extra)
-            prog.step("write")
+        with sqlrun.bounded(engine, SCORE_MEMORY):
+            model_part = _model(engine, data_type, day, opts, fb_rows, settings, prog)
+            out, extra = model_part.scores, _extras(
+                engine, data_type, day, model_part.scores, beacons, threats, detectors,
+                settings, prog, model_part.notes,
+            )  # fmt: skip
+            if write:
+                extra |= _details(engine, data_type, day, out, settings, details_tables, prog)
+                _write_all(engine, data_type, day, out, extra)
+                prog.step("write")
     finally:
         restore_bar()
     _index(engine, data_type, day, write, prog)
@@ -257,6 +253,21 @@ def _model(engine, data_type, day, opts: _Options, fb_rows, settings, prog) -> _
     rows = BUILDERS[data_type](scored.to_pandas(), settings, lake.root if lake else None)
     out = to_arrow(TABLES[f"{data_type}_scores"], rows)
     return _ModelPart(n_events, fitted, out, n_feedback, notes)
+
+
+def _extras(engine, data_type, day, out, beacons, threats, detectors, settings, prog, notes):
+    """The derived tables beside `<type>_scores`: flow_beacons (flow) and `<type>_threats`."""
+    extra: dict[str, pa.Table] = {}
+    if data_type == "flow" and beacons:
+        from spot_lab.scoring.beacons import beacon_scores
+
+        extra["flow_beacons"] = beacon_scores(engine, day)
+        prog.step("beacons")
+    if threats:
+        extra[f"{data_type}_threats"] = _threats(
+            engine, data_type, day, detectors, out, settings, prog, notes
+        )
+    return extra
 
 
 def _fit(counts: pa.Table, opts: _Options, notes: list[str]) -> model.TopicModel:
