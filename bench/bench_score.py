@@ -64,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--flows", type=int, default=1_000_000)
     parser.add_argument("--keep", help="reuse/keep the generated lake in this folder")
+    parser.add_argument("--types", default="flow,dns,proxy", help="types to score (default all)")
     args = parser.parse_args()
     tmp = None
     if args.keep:
@@ -85,7 +86,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     total = cpu = 0.0
-    for data_type in ("flow", "dns", "proxy"):
+    for data_type in args.types.split(","):
         code = CHILD.format(root=str(ROOT), lake=str(lake), data_type=data_type, day=DAY)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if out.returncode:

@@ -154,7 +154,7 @@ def score_day(
     feedback: str | Path | None = None,
     settings=None,
     write: bool = True,
-    beacons: bool = True,
+    beacons: bool = False,
     details_tables: bool | None = None,
     detectors=None,
     threats: bool = True,
@@ -167,7 +167,8 @@ def score_day(
     rows (default: on the embedded lake only). `feedback`: a feedback CSV to use (must exist);
     default: the day's ml_feedback.csv in the lake, when present. `detectors`: the detectors
     to run (a list or "a,b"; default all, spot_lab.detect.run.DETECTORS); `threats=False`
-    skips them. Raises InputError (nothing written) for an unknown type, a day without data,
+    skips them. `beacons=True` also writes the older flow_beacons table (superseded by the
+    `beacon` detector's RITA v5 scores in flow_threats). Raises InputError (nothing written) for an unknown type, a day without data,
     an unknown detector or a malformed feedback file. A day with fewer documents than topics
     gets fewer topics, with a note.
     """
