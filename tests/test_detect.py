@@ -34,10 +34,10 @@ def _detectors(row) -> dict:
 
 
 def _rita_stat_score(values, default_mad):
-    """RITA v5 calculateStatisticalScore (Bowley skew + MAD), written independently."""
+    """RITA v5 calculateStatisticalScore (Bowley skew + MAD), written independently, with the
+    detector's linear-interpolation quartiles (queries/detect_beacon.yaml)."""
     x = np.sort(np.asarray(values, dtype=float))
-    n, half = len(x), len(x) // 2
-    q1, q2, q3 = np.median(x[:half]), np.median(x), np.median(x[n - half :])
+    q1, q2, q3 = np.percentile(x, [25, 50, 75])
     skew = (q1 + q3 - 2 * q2) / (q3 - q1) if q3 - q1 >= 10 and q2 not in (q1, q3) else 0.0
     mad = np.median(np.abs(x - q2))
     mad_score = max(0.0, (q2 - mad) / q2) if q2 >= 1 else default_mad

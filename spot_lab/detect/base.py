@@ -98,10 +98,11 @@ class Context:
     def rows(self, concern: str, name: str, extra: dict | None = None, **fragments) -> list[dict]:
         """The query's rows as dicts of plain Python numbers (findings are a few thousand)."""
         table = self.run(concern, name, extra, **fragments)
-        return [{k: _clean(v) for k, v in r.items()} for r in table.to_pylist()]
+        return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
+    """A plain Python number (or the value): no Decimal, NaN or infinity."""
     if isinstance(value, Decimal):  # DuckDB's sums of BIGINT are HUGEINT
         value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float):
@@ -126,7 +127,7 @@ def findings(
         score = float(score_of(row))
         if score <= 0:
             continue
-        row = {k: _clean(v) for k, v in row.items()}
+        row = {k: clean(v) for k, v in row.items()}
         nums = {k: row.get(k) for k in numbers}
         values = {k: (0 if v is None else v) for k, v in row.items()}
         out["detector"].append(detector)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from spot_lab.detect.base import Context, bucketed, category, findings, hours, thresholds
+from spot_lab.detect.base import Context, bucketed, category, clean, findings, hours, thresholds
+from spot_lab.engines import worktables as sqlrun
 
 OUT = "_spotlab_det_outbound"  # staged by spot_lab.detect.run (the `outbound` query)
 
@@ -38,9 +39,29 @@ def beacon_params(ctx: Context) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def quantile_function(ctx: Context) -> str:
+    """The engine's exact continuous quantile aggregate: DuckDB's, else Spark's and Hive's."""
+    return "quantile_cont" if sqlrun.is_embedded(ctx.engine) else "percentile"
+
+
+BEACON_EVENTS, BEACON_INTERVALS = "_spotlab_det_bpe", "_spotlab_det_biv"
+
+
 def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
-    """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first."""
-    return ctx.rows("detect_beacon", "beacons", beacon_params(ctx), events=events)
+    """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first: the
+    candidate pairs' connections and intervals are staged once, then scored."""
+    params = {**ctx.params, **beacon_params(ctx)}
+    try:
+        sqlrun.stage(ctx.engine, BEACON_EVENTS, ctx.sql("detect_beacon", "beacon_events",
+                                                        events=events), params)  # fmt: skip
+        sqlrun.stage(ctx.engine, BEACON_INTERVALS,
+                     ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
+        sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS)
+        sql = sql.replace("spot_quantile(", quantile_function(ctx) + "(")
+        table = ctx.engine.arrow(sql, params)
+    finally:
+        sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
+    return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:

@@ -28,7 +28,7 @@ from spot_lab.errors import InputError, SpotLabError
 from spot_lab.store.schema import day_partition
 
 HOSTS, CANDIDATES = "_spotlab_det_hosts", "_spotlab_det_candidates"
-DETECT_MEMORY = "1GB"  # DuckDB's memory for the detectors (spills beyond, as ipindex.py)
+DETECT_MEMORY = "1500MB"  # DuckDB's memory for the detectors (spills beyond, as ipindex.py)
 
 # name -> function(ctx, history_sql); "lda" is the model's own rows (see detect_day)
 DETECTORS: dict[str, dict[str, Callable]] = {
