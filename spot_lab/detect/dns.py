@@ -1,5 +1,6 @@
 """DNS detectors: C2 and tunnelling per registered domain, DGA / NXDOMAIN bursts per client,
-beacons from a client to a domain, volume.
+volume. (No beacon over query times: a client re-asks a name it keeps using every TTL, as
+regular as a beacon; name beacons come from flows named by their DNS answers, flow.py.)
 
 The runner stages the day once (`dns_day`: every response with its registered domain from
 the Public Suffix List and its subdomain); every detector reads that staged table.
@@ -11,8 +12,7 @@ import pyarrow as pa
 
 from spot_lab import queries
 from spot_lab.detect import names
-from spot_lab.detect.base import Context, bucketed, findings, hours, thresholds
-from spot_lab.detect.flow import beacon_rows
+from spot_lab.detect.base import Context, bucketed, findings, thresholds
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_dns"  # staged by spot_lab.detect.run
@@ -83,22 +83,6 @@ def dga(ctx: Context) -> pa.Table:
         "dga", rows, template=t["summary"],
         score_of=lambda r: bucketed(r["random_domains"], t["nxdomain_thresholds"]),
         numbers=("nx_responses", "nx_domains", "random_domains", "mean_logp"),
-    )  # fmt: skip
-
-
-def beacon(ctx: Context) -> pa.Table:
-    """A client asking for one domain like clockwork (RITA's scoring over the query times)."""
-    b = thresholds()["beacon"]
-    events = "(" + queries.render("detect_dns", "domain_events", events=DAY) + ")"
-    rows = beacon_rows(ctx, events)
-    for r in rows:
-        r.update(entity=r["dst"], entity_kind="domain", external=r["dst"], ips=r["src"],
-                 names=r["dst"], events=r["conns"], span_hours=hours(r["last_ts"] - r["first_ts"]))  # fmt: skip
-    return findings(
-        "dns_beacon", rows, template=b["summary"],
-        score_of=lambda r: bucketed(r["score"] * 100, b["score_thresholds"]),
-        numbers=("score", "ts_score", "ds_score", "hist_score", "dur_score", "conns",
-                 "median_iv", "mad_iv", "span_hours"),
     )  # fmt: skip
 
 

@@ -47,7 +47,6 @@ DETECTORS: dict[str, dict[str, Callable]] = {
     "dns": {
         "dns_tunnel": lambda c, h: dns.tunnel(c),
         "dga": lambda c, h: dns.dga(c),
-        "dns_beacon": lambda c, h: dns.beacon(c),
         "volume": dns.volume,
     },
     "proxy": {

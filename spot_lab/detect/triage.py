@@ -9,7 +9,7 @@ Severity (thresholds.yaml `severity`, after RITA v5's viewer/results.sql final_s
                              -0.15 when it was seen 30 or more days before; 0 without history)
              + no direct connection (+0.15: a domain whose answers no flow of the day reached)
              + corroboration (+0.05 per further detector that fired, at most +0.15)
-             + inbound internet (-0.15: scans from a public address, background radiation)
+             + inbound internet (0 by default: scans from a public address; a site may lower them)
 
 Spot's LDA alone (spot_lab.detect.lda, 0.2-0.4) gets no modifiers: it corroborates. Only
 entities whose largest category score reaches RITA's lowest category (0.2) are threats.
@@ -79,7 +79,7 @@ def _modifiers(kind: str, entity: str, externals: set[str], detectors: set[str],
         out["corroboration"] = min(
             s["corroboration_max"], s["corroboration"] * (len(detectors) - 1)
         )
-    if detectors == {"scan"} and entity in mods.public:
+    if detectors == {"scan"} and entity in mods.public and s["inbound_internet"]:
         out["inbound_internet"] = s["inbound_internet"]
     return out
 
