@@ -1,9 +1,10 @@
 """Evaluation against a generated lake's ground_truth.json (never used by the model itself).
 
-A scenario is found when one of its anchors is among the top `k` flagged rows of its type:
-flow - an anchor IP as srcip or dstip of flow_scores, or as srcip/dstip of flow_beacons
-(the beacon detector is part of flow scoring); dns - an anchor query name or client IP in
-dns_scores; proxy - an anchor URI in proxy_scores.
+A scenario is found when one of its anchors is among the top `k` flagged rows of its type
+or the top `k` threats of its type's triage list (`<type>_threats`, spot_lab.detect):
+flow - an anchor IP as srcip or dstip of flow_scores; dns - an anchor query name or client
+IP in dns_scores; proxy - an anchor URI in proxy_scores; a threat naming an anchor among its
+IPs, names or entity (a query name or URI host under a flagged registered domain).
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ def _ranks(kind: str, top: list[dict], ips: set, names: set, uris: set) -> list[
     return [i for i, r in enumerate(top) if r["fulluri"] in uris]
 
 
+def _threat_ranks(top: list[dict], ips: set, names: set, uris: set) -> list[int]:
+    """Positions in the triage list (`<kind>_threats`) naming an anchor: among the threat's
+    IPs, names or entity; a query name or URI host under a flagged registered domain."""
+    hosts = {u.split("/", 1)[0] for u in uris}
+    out = []
+    for i, r in enumerate(top):
+        words = set((r["ips"] or "").split()) | set((r["names"] or "").split())
+        words |= set(r["entity"].split(" -> "))
+        under = any(n == r["entity"] or n.endswith("." + r["entity"]) for n in names | hosts)
+        if words & (ips | names | hosts) or under:
+            out.append(i)
+    return out
+
+
 def _scores_top(lake: Lake, data_type: str, day: dt.date, k: int) -> list[dict]:
     order = "rank" if data_type == "flow" else "ml_score"
     return _top(lake, f"{data_type}_scores", day, k, order)
@@ -45,7 +60,7 @@ def scenario_hits(lake_root: str | Path, day: dt.date, k: int = 50) -> list[dict
     """One record per injected scenario of `day`: name, type, found, first rank (or None)."""
     lake = Lake(lake_root)
     tops = {t: [_scores_top(lake, t, day, k)] for t in ("flow", "dns", "proxy")}
-    tops["flow"].append(_top(lake, "flow_beacons", day, k, "score"))
+    threats = {t: _top(lake, f"{t}_threats", day, k, "rank") for t in ("flow", "dns", "proxy")}
     out = []
     for s in _scenarios(lake):
         if s.get("date") not in (None, str(day)):
@@ -53,6 +68,7 @@ def scenario_hits(lake_root: str | Path, day: dt.date, k: int = 50) -> list[dict
         kind, anchors = s["data_type"], s["anchors"]
         ips, names, uris = set(anchors["ips"]), set(anchors["query_names"]), set(anchors["uris"])
         ranks = [i for top in tops[kind] for i in _ranks(kind, top, ips, names, uris)]
+        ranks += _threat_ranks(threats[kind], ips, names, uris)
         out.append({"name": s["name"], "type": kind, "found": bool(ranks),
                     "rank": min(ranks) if ranks else None})  # fmt: skip
     return out
