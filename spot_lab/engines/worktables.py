@@ -124,11 +124,15 @@ def bounded(engine: Engine, memory: str):
     import duckdb
 
     con = engine.con
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    before, bar = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
+    ).fetchone()
     con.execute(f"SET memory_limit = '{memory}'")
+    con.execute("SET enable_progress_bar = false")  # a batch step: no terminal progress bar
     with contextlib.suppress(duckdb.Error):  # already spilled elsewhere: keep that folder
         con.execute("SET temp_directory = ?", [_spill_folder()])
     try:
         yield
     finally:
         con.execute("SET memory_limit = ?", [before])
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
