@@ -51,6 +51,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             limit=args.limit,
             topics=args.topics,
             seed=args.seed,
+            detectors=args.detectors,
         )
     )
     return 0
@@ -127,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--limit", type=int, default=None, help="keep the N most suspicious")
     score.add_argument("--topics", type=int, default=None, help="LDA topics (default 20)")
     score.add_argument("--seed", type=int, default=None, help="LDA seed")
+    score.add_argument(
+        "--detectors",
+        default=None,
+        help="comma-separated detectors for the day's threats list (default: all of the type)",
+    )
     score.set_defaults(run=_cmd_score)
 
     index = sub.add_parser(

@@ -55,6 +55,11 @@ class SpotLab(Configurable):
     user_domain = Unicode("", help="Your organisation's domain label (e.g. 'acme').").tag(
         config=True
     )
+    banned_countries = Unicode(
+        "",
+        help="ISO country codes your organisation bans, comma-separated (e.g. 'KP,IR'): the "
+        "policy detector flags traffic to them (spot-lab score).",
+    ).tag(config=True)
     top_n = Int(20, help="Peers kept per group in %spot_threat (Spot's top_results).").tag(
         config=True
     )

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pyarrow.compute as pc
 import pytest
 
 from spot_lab.engines.duckdb_engine import DuckDBEngine
@@ -68,12 +67,13 @@ def test_dns_and_proxy_enrichment(scored_lake_path):
     assert proxy.word.str.count("_").min() >= 7
 
 
-def test_beacons_written_beside_flow_scores(scored_lake_path):
-    beacons = Lake(scored_lake_path).read_partition("flow_beacons", DEMO_DAY)
-    assert beacons.num_rows > 0
-    assert pc.min(beacons["connections"]).as_py() >= 4
-    scores = beacons["score"].to_pylist()
-    assert scores == sorted(scores, reverse=True)
+def test_threats_written_beside_flow_scores(scored_lake_path):
+    threats = Lake(scored_lake_path).read_partition("flow_threats", DEMO_DAY).to_pandas()
+    assert len(threats) > 0 and list(threats["rank"]) == sorted(threats["rank"])
+    assert sorted(threats["rank"]) == list(range(1, len(threats) + 1))
+    severity = threats.sort_values("rank")["severity"].tolist()
+    assert severity == sorted(severity, reverse=True)
+    assert (threats["detectors"].str.contains('"detector": "beacon"')).any()
 
 
 def _engine(path):
@@ -87,9 +87,13 @@ def test_unknown_type_day_without_data_and_too_few_documents(lake_copy):
         score_day(engine, "ssh", DEMO_DAY, progress=False)
     with pytest.raises(InputError, match=f"no valid dns events on 2026-11-01.*{DEMO_DAY}"):
         score_day(engine, "dns", "2026-11-01", progress=False)
-    with pytest.raises(InputError, match="documents .* for 100000 topics.*--topics"):
-        score_day(engine, "proxy", DEMO_DAY, topics=100_000, progress=False)
+    with pytest.raises(InputError, match="unknown proxy detector.*beacon.*comma-separated"):
+        score_day(engine, "proxy", DEMO_DAY, detectors="beacon", progress=False)
     assert snapshot(lake_copy) == before
+    # too few documents for the topics asked: fewer topics, said in a note (no failure)
+    few = score_day(engine, "proxy", DEMO_DAY, topics=100_000, write=False, progress=False)
+    assert any("for 100000 topics: fitted" in n for n in few.notes) and few.flagged > 0
+    assert "note: LDA:" in few.summary()
 
 
 def test_malformed_or_missing_feedback_names_the_file(lake_copy, tmp_path):

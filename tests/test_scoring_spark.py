@@ -46,8 +46,9 @@ def test_dns_scores_match_duckdb_and_are_written_by_insert_overwrite(
     try:
         engine._execute("CREATE DATABASE IF NOT EXISTS scoring_test", [])
         register_table(engine, "dns", Lake(demo_lake_path).root / "dns/hive", "scoring_test")
-        (tmp_path / "dns_scores").mkdir()
-        register_table(engine, "dns_scores", tmp_path / "dns_scores", "scoring_test")
+        for name in ("dns_scores", "dns_threats"):
+            (tmp_path / name).mkdir()
+            register_table(engine, name, tmp_path / name, "scoring_test")
     finally:
         engine.close()
     engine = HiveEngine(spark_server.url("scoring_test"), timeout=30)
@@ -58,6 +59,9 @@ def test_dns_scores_match_duckdb_and_are_written_by_insert_overwrite(
         written = engine.arrow(
             "SELECT ip_dst, dns_qry_name, unix_tstamp, ml_score FROM dns_scores "
             "WHERE y = 2026 AND m = 11 AND d = 28"
+        ).to_pandas()
+        threats = engine.arrow(
+            "SELECT rank, entity FROM dns_threats WHERE y = 2026 AND m = 11 AND d = 28"
         ).to_pandas()
     finally:
         engine.close()
@@ -73,4 +77,5 @@ def test_dns_scores_match_duckdb_and_are_written_by_insert_overwrite(
     key = ["ip_dst", "dns_qry_name", "unix_tstamp"]
     assert set(map(tuple, r[key].to_numpy())) == set(map(tuple, loc[key].to_numpy()))
     assert len(written) == 200
+    assert len(threats) > 0 and sorted(threats["rank"]) == list(range(1, len(threats) + 1))
     assert set(map(tuple, written[key].to_numpy())) == set(map(tuple, r[key].to_numpy()))

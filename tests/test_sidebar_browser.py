@@ -171,12 +171,20 @@ def test_sidebar_lists_investigates_and_scores(lab, browser):
     sidebar = page.locator("#spot-lab-threats")
     rows = sidebar.locator(".spot-lab-row")
     assert rows.count() == 50  # one page of the default size, never every row
-    assert "flagged" in sidebar.locator(".spot-lab-summary").inner_text()
     assert sidebar.locator(".spot-lab-date").input_value() == DEMO_DAY.isoformat()
-    flow_scores = Lake(lab["lake"]).read_partition("flow_scores", DEMO_DAY)
     first = rows.first
     anchor = first.get_attribute("data-anchor")
-    assert anchor in set(flow_scores["srcip"].to_pylist()) | set(flow_scores["dstip"].to_pylist())
+    threats = Lake(lab["lake"]).read_partition("flow_threats", DEMO_DAY)
+    if threats.num_rows:  # the triage list: one row per threat, the top one first
+        assert "threats" in sidebar.locator(".spot-lab-summary").inner_text()
+        top = threats.sort_by("rank").slice(0, 1).to_pylist()[0]
+        assert first.locator(".spot-lab-anchor").inner_text() == top["entity"]
+        assert anchor in top["entity"].split(" -> ")
+    else:  # Spot's flagged rows
+        assert "flagged" in sidebar.locator(".spot-lab-summary").inner_text()
+        flow_scores = Lake(lab["lake"]).read_partition("flow_scores", DEMO_DAY)
+        sides = set(flow_scores["srcip"].to_pylist()) | set(flow_scores["dstip"].to_pylist())
+        assert anchor in sides
 
     # Switching type and paging fetch other pages from the server.
     sidebar.locator(".spot-lab-type", has_text="dns").click()

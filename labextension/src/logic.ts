@@ -18,6 +18,11 @@ export interface ThreatRow {
   country: string | null;
   detail: string;
   severity: number | null;
+  /** Triage-list rows (`<type>_threats`): the threat's entity, kind and detectors. */
+  entity: string | null;
+  kind: string | null;
+  category: string | null;
+  detectors: string[];
 }
 
 export interface ThreatsPage {
@@ -30,6 +35,8 @@ export interface ThreatsPage {
   total: number;
   matched: number;
   scored: number;
+  /** The table listed: `<type>_threats` (one row per threat) or `<type>_scores`. */
+  source: string;
   rows: ThreatRow[];
 }
 
@@ -162,7 +169,13 @@ export function parseThreatsPage(body: unknown): ThreatsPage {
       scope: raw.scope === 'internal' ? 'internal' : 'external',
       country: typeof raw.country === 'string' && raw.country ? raw.country : null,
       detail: str(raw.detail),
-      severity: severity !== null && SEVERITIES[severity] ? severity : null
+      severity: severity !== null && SEVERITIES[severity] ? severity : null,
+      entity: typeof raw.entity === 'string' && raw.entity ? raw.entity : null,
+      kind: typeof raw.kind === 'string' && raw.kind ? raw.kind : null,
+      category: typeof raw.category === 'string' && raw.category ? raw.category : null,
+      detectors: Array.isArray(raw.detectors)
+        ? raw.detectors.filter((d): d is string => typeof d === 'string')
+        : []
     });
   }
   const pageSize = num(json.page_size) ?? 50;
@@ -177,6 +190,7 @@ export function parseThreatsPage(body: unknown): ThreatsPage {
     total: num(json.total) ?? matched,
     matched,
     scored: num(json.scored) ?? 0,
+    source: str(json.source),
     rows
   };
 }
@@ -191,6 +205,7 @@ interface ThreatsJson {
   total?: unknown;
   matched?: unknown;
   scored?: unknown;
+  source?: unknown;
   rows: {
     rank?: unknown;
     anchor?: unknown;
@@ -201,6 +216,10 @@ interface ThreatsJson {
     country?: unknown;
     detail?: unknown;
     severity?: unknown;
+    entity?: unknown;
+    kind?: unknown;
+    category?: unknown;
+    detectors?: unknown;
   }[];
 }
 
@@ -214,6 +233,17 @@ export function defaultDate(dates: DatesInfo, type: DataType): string | null {
     }
   }
   return dates.latest?.[type] ?? null;
+}
+
+/** How a row's score is shown: a threat's severity (higher is worse) or, for Spot's flagged
+ * rows, the model score (lower is more suspicious). */
+export function scoreLabel(row: ThreatRow): { text: string; title: string } {
+  if (row.kind) {
+    const text = row.score === null ? '' : row.score.toFixed(2);
+    const by = row.detectors.length ? `: ${row.detectors.join(', ')}` : '';
+    return { text, title: `threat severity (higher = worse)${by}` };
+  }
+  return { text: formatScore(row.score), title: 'model score (lower = more suspicious)' };
 }
 
 /** A model score as shown in the list (Spot: lower is more suspicious). */
@@ -255,16 +285,17 @@ export function errorText(status: number, body: unknown): string {
 
 /** Text of the list header, e.g. "1–50 of 1,234 flagged (12 scored)". */
 export function summary(page: ThreatsPage): string {
+  const what = page.source.endsWith('_threats') ? 'threats' : 'flagged';
   if (page.matched === 0) {
     return page.total === 0
-      ? 'no flagged threats'
-      : `no match among ${page.total} flagged`;
+      ? `no ${what === 'threats' ? 'threats' : 'flagged threats'}`
+      : `no match among ${page.total} ${what}`;
   }
   const first = (page.page - 1) * page.pageSize + 1;
   const last = Math.min(page.matched, page.page * page.pageSize);
   const of =
     page.matched === page.total
-      ? `${page.total.toLocaleString('en-US')} flagged`
-      : `${page.matched.toLocaleString('en-US')} matching (${page.total.toLocaleString('en-US')} flagged)`;
+      ? `${page.total.toLocaleString('en-US')} ${what}`
+      : `${page.matched.toLocaleString('en-US')} matching (${page.total.toLocaleString('en-US')} ${what})`;
   return `${first}–${last} of ${of}, ${page.scored} scored`;
 }

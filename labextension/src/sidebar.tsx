@@ -10,8 +10,8 @@ import {
   DataType,
   DatesInfo,
   defaultDate,
-  formatScore,
   parseThreatsPage,
+  scoreLabel,
   SEVERITIES,
   summary,
   ThreatRow,
@@ -216,14 +216,14 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
               onClick={() => open(row)}
             >
               <span className="spot-lab-rank">{row.rank}</span>
-              <span className="spot-lab-anchor">{row.anchor}</span>
+              <span className="spot-lab-anchor">{row.entity ?? row.anchor}</span>
               <span className="spot-lab-meta">
-                <span
-                  className="spot-lab-score"
-                  title="model score (lower = more suspicious)"
-                >
-                  {formatScore(row.score)}
+                <span className="spot-lab-score" title={scoreLabel(row).title}>
+                  {scoreLabel(row).text}
                 </span>
+                {row.detectors.length > 0 && (
+                  <span className="spot-lab-detectors">{row.detectors.join(' ')}</span>
+                )}
                 <span className={`spot-lab-scope spot-lab-${row.scope}`}>
                   {row.scope}
                 </span>

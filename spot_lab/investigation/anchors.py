@@ -24,7 +24,7 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 @dataclass(frozen=True)
 class Anchor:
     value: str  # normalised (lower-case names, no URI scheme)
-    kind: str  # ip | name | uri
+    kind: str  # ip | name | uri | host (a bare web host, for proxy: every request to it)
     data_type: str  # flow | dns | proxy
 
 
@@ -62,7 +62,7 @@ def classify(anchor: Any, data_type: str = "auto") -> Anchor:
     if wanted == "dns" and kind == "uri":
         raise InputError(f"dns investigations take a client IP or a query name, not {text[:80]!r}")
     if wanted == "proxy" and kind == "name":
-        kind = "uri"  # a bare host is a valid Spot fulluri (path and query are optional)
+        kind = "host"  # every request to the host (a bare host is also a Spot fulluri)
     return Anchor(value, kind, wanted)
 
 

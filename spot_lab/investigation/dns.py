@@ -53,7 +53,9 @@ def search(run) -> None:
 def _evidence(run, names: pd.DataFrame, subdomains: pd.Series) -> None:
     ev = run.evidence
     total = int(names["total"].sum())
-    ev.rate("nxdomain", int(names["nxdomain"].sum()), total)
+    forward = ~names["dns_qry_name"].str.lower().str.endswith((".in-addr.arpa", ".ip6.arpa"))
+    ev.rate("nxdomain", int(names.loc[forward, "nxdomain"].sum()),
+            int(names.loc[forward, "total"].sum()))  # fmt: skip
     ev.rate("txt", int(names["txt"].sum()), total)
     unique = len(names)
     ev.add("names", unique=unique, total=total)

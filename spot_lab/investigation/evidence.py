@@ -40,11 +40,14 @@ def _holds(value: Any, test: str) -> bool:
 
 
 @cache
+def _raw() -> dict[str, Any]:
+    return yaml.safe_load(resources.files(__package__).joinpath("rules.yaml").read_text())
+
+
+@cache
 def rules() -> dict[str, dict[str, Rule]]:
-    text = resources.files(__package__).joinpath("rules.yaml").read_text()
-    raw = yaml.safe_load(text)
     return {kind: {name: Rule(name, **spec) for name, spec in group.items()}
-            for kind, group in raw.items()}  # fmt: skip
+            for kind, group in _raw().items() if kind != "detectors"}  # fmt: skip
 
 
 class Evidence:
@@ -53,6 +56,10 @@ class Evidence:
     def __init__(self, report) -> None:
         self.report = report
         self.rules = rules()[report.data_type]
+
+    def rules_of(self, group: str) -> dict[str, str]:
+        """A plain mapping of rules.yaml (e.g. `detectors`: detector name -> evidence item)."""
+        return dict(_raw().get(group, {}))
 
     def param(self, rule: str, name: str) -> Any:
         return self.rules[rule].params[name]

@@ -103,12 +103,8 @@ def _beacon_evidence(run, peers: pd.DataFrame) -> None:
                connections=row["connections"], mean_interval=row["mean_interval"],
                sd_interval=row["sd_interval"])  # fmt: skip
     table = run.optional("flow_beacons_of")
-    if not table.empty:
+    if not table.empty:  # shown as a table; the Why cites the beacon detector (detections.py)
         r.beacons = table
-        best = table.iloc[0]
-        ev.add("beacon_score", score=float(best["score"]), srcip=best["srcip"],
-               dstip=best["dstip"], dport=best["dport"], connections=best["connections"],
-               mean_interval=best["mean_interval"])  # fmt: skip
 
 
 def _volume_evidence(run, peers: pd.DataFrame, me: pd.DataFrame) -> None:

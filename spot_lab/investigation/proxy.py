@@ -14,13 +14,14 @@ _UNCATEGORISED = ["-", "", "Uncategorized", "Uncategorised", "unknown"]
 
 
 def search(run) -> None:
-    r, uri = run.report, run.target.kind == "uri"
+    r, uri = run.report, run.target.kind in ("uri", "host")
     clients = run.df("proxy_by_client")
     if clients.empty:
         r.mark_empty(f"no proxy requests for {r.anchor} {span_text(r.first_day, r.last_day)}")
         return
     r.clients = run.enrich(clients, "client")
-    related = queries.sql("investigation", "related_proxy_uri" if uri else "anchor_proxy_client")
+    related = queries.sql("investigation", {"uri": "related_proxy_uri", "host": "anchor_proxy_host",
+                                            "ip": "anchor_proxy_client"}[run.target.kind])  # fmt: skip
     r.requests = run.df("proxy_requests", related=related)
     r.uris = run.df("proxy_by_uri")
     breakdown = run.df("proxy_breakdown")
@@ -75,7 +76,7 @@ def _evidence(run, breakdown: pd.DataFrame) -> None:
         usage = run.df("proxy_host_usage", {"host": host})
         ev.add("rare_host", host=host, clients=int(usage["clients"].iloc[0]),
                requests=int(usage["requests"].iloc[0]))  # fmt: skip
-    if run.target.kind == "uri" and len(r.referred):
+    if run.target.kind in ("uri", "host") and len(r.referred):
         pattern = ev.param("downloads", "risky_files")
         risky = r.referred[r.referred["fulluri"].str.lower().str.contains(pattern)]
         ev.add("downloads", referred=len(r.referred), risky=len(risky),

@@ -49,6 +49,7 @@ _TABLES = [
     "where",
     "endpoints",
     "beacons",
+    "threats",
     "evidence",
 ]
 
@@ -100,6 +101,7 @@ class ThreatReport:
     where: pd.DataFrame = field(default_factory=_empty)
     endpoints: pd.DataFrame = field(default_factory=_empty)
     beacons: pd.DataFrame = field(default_factory=_empty)
+    threats: pd.DataFrame = field(default_factory=_empty)  # triage-list rows naming the anchor
     evidence: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["item", "value", "detail", "suspicious"])
     )

@@ -25,6 +25,7 @@ from spot_lab.errors import InputError, SpotLabError
 from spot_lab.investigation import dns, flow, proxy
 from spot_lab.investigation import frames as F
 from spot_lab.investigation.anchors import Anchor, classify
+from spot_lab.investigation.detections import detector_evidence
 from spot_lab.investigation.evidence import Evidence
 from spot_lab.investigation.forecast import forecast
 from spot_lab.investigation.report import ThreatReport
@@ -90,6 +91,8 @@ class Search:
 
     def execute(self) -> ThreatReport:
         SEARCHERS[self.target.data_type](self)
+        if not self.report.empty:
+            detector_evidence(self)
         self.what_scores()
         self.load_storyboard()
         self.report._locator = self.locator
@@ -207,7 +210,11 @@ class Search:
             )
         else:
             scores = self.optional("proxy_model_score")
-            analyst = self.optional("proxy_analyst_score") if t.kind == "uri" else pd.DataFrame()
+            analyst = (
+                self.optional("proxy_analyst_score")
+                if t.kind in ("uri", "host")
+                else pd.DataFrame()
+            )
         if not scores.empty and pd.notna(scores["ml_score"].iloc[0]):
             r.model = {
                 "ml_score": float(scores["ml_score"].iloc[0]),

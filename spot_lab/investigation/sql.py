@@ -20,6 +20,7 @@ ANCHOR_FRAGMENTS = {
     ("dns", "name"): "anchor_dns_name",
     ("proxy", "uri"): "anchor_proxy_uri",
     ("proxy", "ip"): "anchor_proxy_client",
+    ("proxy", "host"): "anchor_proxy_host",
 }
 _DAYS = {"flow": "days_flow", "dns": "days_dns", "proxy": "days_proxy", "oa": "days_oa"}
 

@@ -107,7 +107,7 @@ def _derived_rows(report: Any, anchor: str) -> dict[str, pd.DataFrame]:
         rows["tstart"], rows["tend"] = epoch_text(rows["tstart"]), epoch_text(rows["tend"])
         return {"flow_timeline": rows.assign(ip_threat=anchor)}
     if report.data_type == "proxy":
-        if report.kind != "uri":
+        if report.kind not in ("uri", "host"):
             return {}
         clients = report.clients["client"].head(report.top).tolist() or ["-"]
         rows = run("proxy_storyboard_timeline", {"uri": anchor, "clients": clients})

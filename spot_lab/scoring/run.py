@@ -27,6 +27,9 @@ from spot_lab.scoring.words import q
 from spot_lab.store.lake import to_arrow
 from spot_lab.store.schema import DATA_TYPES, TABLES
 
+DOCS_PER_TOPIC = 10  # spot-lab: fewer documents a topic give topics of one or two IPs
+SCORE_MEMORY = "1500MB"  # DuckDB's memory while a day is scored (spills beyond, to a temp folder)
+
 
 @dataclass
 class ScoreResult:
@@ -41,6 +44,8 @@ class ScoreResult:
     feedback_rows: int = 0
     beacons: pa.Table | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    threats: pa.Table | None = None  # the day's triage list (spot_lab.detect)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -55,7 +60,10 @@ class ScoreResult:
         )
         if self.beacons is not None:
             text += f", {self.beacons.num_rows:,} beacon candidates into flow_beacons"
-        return text + f" in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
+        if self.threats is not None:
+            text += f", {self.threats.num_rows:,} threats into {self.data_type}_threats"
+        text += f" in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
+        return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
 class _Progress:
@@ -90,6 +98,48 @@ def _no_data(engine: Engine, data_type: str, day: dt.date) -> InputError:
     return InputError(f"no valid {data_type} events on {day}: days with {data_type} data: {listed}")
 
 
+@dataclass
+class _Options:
+    """score_day's model settings, from the arguments or SpotLab's defaults."""
+
+    tol: float
+    limit: int
+    topics: int
+    seed: int
+    dupfactor: int
+    backoff: float
+    user_domain: str
+
+
+def _options(settings, tol, limit, topics, seed, dupfactor, user_domain) -> _Options:
+    def pick(value, default, kind):
+        return kind(default if value is None else value)
+
+    opts = _Options(
+        pick(tol, settings.score_tol, float), pick(limit, settings.score_limit, int),
+        pick(topics, settings.score_topics, int), pick(seed, settings.score_seed, int),
+        pick(dupfactor, settings.dupfactor, int), float(settings.score_backoff),
+        settings.user_domain if user_domain is None else user_domain,
+    )  # fmt: skip
+    if opts.limit <= 0 or opts.topics <= 0 or opts.dupfactor < 0:
+        raise InputError("limit and topics must be > 0 and dupfactor >= 0")
+    return opts
+
+
+def _feedback_rows(engine, data_type, day, feedback) -> pa.Table | None:
+    lake = getattr(engine, "lake", None)
+    fb_file = Path(feedback) if feedback is not None else None
+    if fb_file is None and lake is not None:
+        fb_file = feedback_path(lake.root, data_type, day)
+    return read_feedback(fb_file, data_type, required=feedback is not None) if fb_file else None
+
+
+def feasible_topics(documents: int, topics: int) -> int:
+    """Topics the day can support: at least DOCS_PER_TOPIC documents (IPs) a topic, and one
+    topic at the least (a two-host capture gets one topic: the day's own word frequencies)."""
+    return max(1, min(topics, documents // DOCS_PER_TOPIC))
+
+
 def score_day(
     engine: Engine,
     data_type: str,
@@ -104,44 +154,75 @@ def score_day(
     feedback: str | Path | None = None,
     settings=None,
     write: bool = True,
-    beacons: bool = True,
+    beacons: bool = False,
     details_tables: bool | None = None,
+    detectors=None,
+    threats: bool = True,
     progress: bool = True,
 ) -> ScoreResult:
-    """Score one day of `data_type` on `engine` and (by default) write `<type>_scores`.
+    """Score one day of `data_type` on `engine` and (by default) write `<type>_scores`, the
+    OA detail tables and the triage list `<type>_threats` (spot_lab.detect).
 
     `details_tables`: also precompute OA's detail tables (edge, chords, dendro) of the flagged
-    rows (default: on the embedded lake only). `feedback`: a feedback CSV to use (must exist); default: the day's ml_feedback.csv in
-    the lake, when present. Raises InputError (nothing written) for an unknown type, a day
-    without data, fewer documents than topics, or a malformed feedback file.
+    rows (default: on the embedded lake only). `feedback`: a feedback CSV to use (must exist);
+    default: the day's ml_feedback.csv in the lake, when present. `detectors`: the detectors
+    to run (a list or "a,b"; default all, spot_lab.detect.run.DETECTORS); `threats=False`
+    skips them. `beacons=True` also writes the older flow_beacons table (superseded by the
+    `beacon` detector's RITA v5 scores in flow_threats). Raises InputError (nothing written) for an unknown type, a day without data,
+    an unknown detector or a malformed feedback file. A day with fewer documents than topics
+    gets fewer topics, with a note.
     """
     from spot_lab.config import load_settings
 
     _check_type(data_type)
     day = parse_date(day)
     settings = settings or load_settings()
-    tol = settings.score_tol if tol is None else float(tol)
-    limit = settings.score_limit if limit is None else int(limit)
-    topics = settings.score_topics if topics is None else int(topics)
-    seed = settings.score_seed if seed is None else int(seed)
-    dupfactor = settings.dupfactor if dupfactor is None else int(dupfactor)
-    backoff = settings.score_backoff
-    user_domain = settings.user_domain if user_domain is None else user_domain
-    if limit <= 0 or topics <= 0 or dupfactor < 0:
-        raise InputError("limit and topics must be > 0 and dupfactor >= 0")
-    lake = getattr(engine, "lake", None)
-    lake_root = lake.root if lake is not None else None
-    fb_file = Path(feedback) if feedback is not None else None
-    if fb_file is None and lake_root is not None:
-        fb_file = feedback_path(lake_root, data_type, day)
-    fb_rows = read_feedback(fb_file, data_type, required=feedback is not None) if fb_file else None
+    opts = _options(settings, tol, limit, topics, seed, dupfactor, user_domain)
+    if threats:
+        from spot_lab.detect.run import choose
 
+        choose(data_type, detectors)  # an unknown detector fails before any work
+    fb_rows = _feedback_rows(engine, data_type, day, feedback)
     prog = _Progress(progress, data_type)
+    restore_bar = _quiet_duckdb(engine)
+    try:
+        with sqlrun.bounded(engine, SCORE_MEMORY):
+            model_part = _model(engine, data_type, day, opts, fb_rows, settings, prog)
+            out, extra = model_part.scores, _extras(
+                engine, data_type, day, model_part.scores, beacons, threats, detectors,
+                settings, prog, model_part.notes,
+            )  # fmt: skip
+            if write:
+                extra |= _details(engine, data_type, day, out, settings, details_tables, prog)
+                _write_all(engine, data_type, day, out, extra)
+                prog.step("write")
+    finally:
+        restore_bar()
+    _index(engine, data_type, day, write, prog)
+    return ScoreResult(
+        data_type, day, model_part.events, model_part.fitted.documents,
+        model_part.fitted.words, out.num_rows, prog.total, out, model_part.n_feedback,
+        extra.get("flow_beacons"), prog.timings, extra.get(f"{data_type}_threats"),
+        model_part.notes,
+    )  # fmt: skip
+
+
+@dataclass
+class _ModelPart:
+    events: int
+    fitted: model.TopicModel
+    scores: pa.Table
+    n_feedback: int
+    notes: list[str]
+
+
+def _model(engine, data_type, day, opts: _Options, fb_rows, settings, prog) -> _ModelPart:
+    """Spot's suspicious-connects model: events, words, counts, LDA, scores, enrichment."""
     p = sqlrun.PREFIX + data_type
     names = {k: f"{p}_{k}" for k in ("events", "words", "counts", "fb", "fb_events", "fb_words",
                                       "theta", "phi", "sizes", "pairs")}  # fmt: skip
-    params = {**words.day_params(data_type, day), **words.lookup_params(user_domain)}
-    restore_bar = _quiet_duckdb(engine)
+    params = {**words.day_params(data_type, day), **words.lookup_params(opts.user_domain)}
+    notes: list[str] = []
     try:
         sqlrun.stage(engine, names["events"], words.events_sql(data_type), params)
         n_events = engine.arrow(f"SELECT count(*) AS n FROM {names['events']}")["n"][0].as_py()
@@ -152,60 +233,94 @@ def score_day(
         # staged once: fetched for the LDA here, joined to θ and φ by pair_scores below
         sqlrun.stage(engine, names["counts"], words.counts_sql(data_type, names["words"]))
         counts = engine.arrow(f"SELECT ip, word, n FROM {names['counts']} ORDER BY ip, word")
-        n_feedback = 0
-        low = None
-        if fb_rows is not None and fb_rows.num_rows:
-            low = fb_rows.filter(pa.compute.equal(fb_rows["sev"], "3"))
-            n_feedback = low.num_rows
-        if n_feedback and dupfactor:
-            counts = pa.concat_tables([counts, _feedback_counts(engine, data_type, low, names,
-                                                                params, dupfactor)])  # fmt: skip
+        low = None if fb_rows is None or not fb_rows.num_rows else fb_rows.filter(
+            pa.compute.equal(fb_rows["sev"], "3"))  # fmt: skip
+        n_feedback = low.num_rows if low is not None else 0
+        if n_feedback and opts.dupfactor:
+            counts = pa.concat_tables([counts, _feedback_counts(
+                engine, data_type, low, names, params, opts.dupfactor)])  # fmt: skip
         prog.step("counts")
-        fitted = model.fit(counts, topics, seed)
+        fitted = _fit(counts, opts, notes)
         prog.step("lda")
-        stage_pair_scores(engine, fitted, names, backoff)
+        stage_pair_scores(engine, fitted, names, opts.backoff)
         scored = engine.arrow(
             q(f"{data_type}_scored", words=names["words"], pairs=names["pairs"]),
-            {"tol": tol, "limit": limit},
+            {"tol": opts.tol, "limit": opts.limit},
         )
         prog.step("score")
-        rows = BUILDERS[data_type](scored.to_pandas(), settings, lake_root)
-        out = to_arrow(TABLES[f"{data_type}_scores"], rows)
-        beacon_table = None
-        if data_type == "flow" and beacons:
-            from spot_lab.scoring.beacons import beacon_scores
-
-            beacon_table = beacon_scores(engine, day)
-            prog.step("beacons")
-        details = {}
-        if details_tables is None:  # tested on DuckDB; opt in on clusters
-            details_tables = sqlrun.is_embedded(engine)
-        if write and details_tables:
-            from spot_lab.scoring.details import detail_tables
-
-            details = detail_tables(engine, data_type, day, out, settings, lake_root)
-            prog.step("details")
-        if write:  # everything is computed: now write, scores first
-            write_table(engine, f"{data_type}_scores", out, day)
-            if beacon_table is not None:
-                write_table(engine, "flow_beacons", beacon_table, day)
-            for name, table in details.items():
-                write_table(engine, name, table, day)
-            prog.step("write")
     finally:
         sqlrun.drop(engine, *names.values())
-        restore_bar()
-    if write and lake is not None and data_type == "flow":  # after the drops: memory back
-        from spot_lab.store.ipindex import (
-            build,  # %spot_threat's per-day IP index (embedded lake only)
+    lake = getattr(engine, "lake", None)
+    rows = BUILDERS[data_type](scored.to_pandas(), settings, lake.root if lake else None)
+    out = to_arrow(TABLES[f"{data_type}_scores"], rows)
+    return _ModelPart(n_events, fitted, out, n_feedback, notes)
+
+
+def _extras(engine, data_type, day, out, beacons, threats, detectors, settings, prog, notes):
+    """The derived tables beside `<type>_scores`: flow_beacons (flow) and `<type>_threats`."""
+    extra: dict[str, pa.Table] = {}
+    if data_type == "flow" and beacons:
+        from spot_lab.scoring.beacons import beacon_scores
+
+        extra["flow_beacons"] = beacon_scores(engine, day)
+        prog.step("beacons")
+    if threats:
+        extra[f"{data_type}_threats"] = _threats(
+            engine, data_type, day, detectors, out, settings, prog, notes
         )
+    return extra
+
+
+def _fit(counts: pa.Table, opts: _Options, notes: list[str]) -> model.TopicModel:
+    documents = len(pa.compute.unique(counts["ip"]))
+    topics = feasible_topics(documents, opts.topics)
+    if topics < opts.topics:
+        notes.append(
+            f"LDA: {documents} documents (IPs) for {opts.topics} topics: fitted {topics} "
+            f"topic(s) instead (at least {DOCS_PER_TOPIC} documents a topic)"
+        )
+    return model.fit(counts, topics, opts.seed)
+
+
+def _threats(engine, data_type, day, detectors, scores, settings, prog, notes) -> pa.Table:
+    from spot_lab.detect.run import detect_day
+
+    result = detect_day(engine, data_type, day, detectors=detectors, scores=scores,
+                        settings=settings, step=prog.step)  # fmt: skip
+    notes.extend(result.notes)
+    prog.step("triage")
+    return result.threats
+
+
+def _details(engine, data_type, day, out, settings, details_tables, prog) -> dict:
+    if details_tables is None:  # tested on DuckDB; opt in on clusters
+        details_tables = sqlrun.is_embedded(engine)
+    if not details_tables:
+        return {}
+    from spot_lab.scoring.details import detail_tables
+
+    lake = getattr(engine, "lake", None)
+    details = detail_tables(engine, data_type, day, out, settings, lake.root if lake else None)
+    prog.step("details")
+    return details
+
+
+def _write_all(engine, data_type, day, out: pa.Table, extra: dict) -> None:
+    """Everything is computed: now write, scores first."""
+    write_table(engine, f"{data_type}_scores", out, day)
+    for name, table in extra.items():
+        write_table(engine, name, table, day)
+
+
+def _index(engine, data_type, day, write, prog) -> None:
+    """%spot_threat's per-day IP index (embedded lake, flow), after the working tables are
+    dropped so their memory is back."""
+    lake = getattr(engine, "lake", None)
+    if write and lake is not None and data_type == "flow":
+        from spot_lab.store.ipindex import build
 
         build(lake, day)
         prog.step("ip index")
-    return ScoreResult(
-        data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
-        out, n_feedback, beacon_table, prog.timings,
-    )  # fmt: skip
 
 
 def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, backoff: float) -> str:
@@ -281,6 +396,7 @@ def score_command(
     limit: int | None = None,
     topics: int | None = None,
     seed: int | None = None,
+    detectors: str | None = None,
 ) -> str:
     """The `spot-lab score` command: score one day and return a one-paragraph summary."""
     from spot_lab.config import load_settings
@@ -292,7 +408,7 @@ def score_command(
     try:
         result = score_day(
             engine, data_type, day, tol=tol, limit=limit, topics=topics, seed=seed,
-            settings=settings, progress=False,
+            settings=settings, progress=False, detectors=detectors,
         )  # fmt: skip
     finally:
         engine.close()

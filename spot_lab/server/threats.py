@@ -20,6 +20,7 @@ from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.enrich.netcontext import InternalRanges, internal_path, load_internal, parse_ips
 from spot_lab.errors import InputError, SpotLabError
 from spot_lab.investigation.analyst import day_params
+from spot_lab.server.triage_page import has_triage, triage_page
 from spot_lab.store.schema import DATA_TYPES
 
 MAX_PAGE_SIZE = 500
@@ -176,22 +177,24 @@ def threats_page(
     q: str = "",
     settings: SpotLab | None = None,
 ) -> dict[str, Any]:
-    """One page of the day's flagged threats with analyst scores of that day and totals."""
+    """One page of the day's threats: the triage list (`<type>_threats`, one row per entity,
+    spot_lab.detect) when the day has one, else Spot's flagged rows; with the analyst scores
+    of that day and totals."""
     params = {**day_params(day), "q": q, "pattern": like_pattern(q)}
-    totals = run(engine, f"threats_{data_type}_totals", params)
-    total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
-    offset = (page - 1) * page_size
-    rows: list[dict[str, Any]] = []
     lake = str(engine.lake.root) if isinstance(engine, DuckDBEngine) else None
-    if offset < matched:
-        table = run(
-            engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
-        )
-        rows = _shape(data_type, table, settings, lake)
+    source = f"{data_type}_scores"
+    if has_triage(engine, data_type, day):
+        ranges = _internal_ranges(settings, lake)
+        got = triage_page(engine, data_type, day, params, page, page_size, ranges)
+        total, matched, scored, rows, source = (got[k] for k in ("total", "matched", "scored",
+                                                                  "rows", "source"))  # fmt: skip
+    else:
+        total, matched, scored, rows = _flagged(engine, data_type, params, page, page_size,
+                                                settings, lake)  # fmt: skip
     found = countries([r["external_ip"] for r in rows if r["external_ip"]], settings, lake)
     for row in rows:
         row["country"] = found.get(row.pop("external_ip") or "", None)
-        if row["score"] is not None:  # float32 in the table: keep the digits it has
+        if row["score"] is not None and source.endswith("_scores"):  # float32: its digits
             row["score"] = float(f"{row['score']:.6g}")
     return {
         "type": data_type,
@@ -203,8 +206,23 @@ def threats_page(
         "total": total,
         "matched": matched,
         "scored": scored,
+        "source": source,
         "rows": rows,
     }
+
+
+def _flagged(engine, data_type, params, page, page_size, settings, lake):
+    """(total, matched, scored, rows) of Spot's flagged rows (`<type>_scores`)."""
+    totals = run(engine, f"threats_{data_type}_totals", params)
+    total, matched, scored = (totals[c][0].as_py() or 0 for c in ("total", "matched", "scored"))
+    offset = (page - 1) * page_size
+    rows: list[dict[str, Any]] = []
+    if offset < matched:
+        table = run(
+            engine, f"threats_{data_type}", {**params, "limit": page_size, "offset": offset}
+        )
+        rows = _shape(data_type, table, settings, lake)
+    return total, matched, scored, rows
 
 
 def dates(engine: Engine) -> dict[str, Any]:

@@ -271,6 +271,12 @@ _OA = [
     ("proxy_ingest_summary", "proxy", "summary", "tdate STRING, total BIGINT"),
 ]
 
+_THREAT_COLUMNS = (
+    "rank INT, entity STRING, entity_kind STRING, severity DOUBLE, category STRING, "
+    "base_score DOUBLE, modifiers STRING, ips STRING, names STRING, detectors STRING, "
+    "summary STRING, events BIGINT, first_seen STRING, last_seen STRING, n_detectors INT"
+)
+
 # spot-lab's own additions, kept beside Spot's tables with the same day partitions.
 _EXTENSIONS = [
     (
@@ -303,6 +309,10 @@ _EXTENSIONS = [
         "ip STRING, host_name STRING, mac STRING, domain STRING, start_tstamp BIGINT, "
         "end_tstamp BIGINT, sensor STRING, uid STRING",
     ),
+    # The triage list (issue 13, spot_lab.detect): one row per entity of the day (a host, a
+    # pair "a -> b", a registered domain, a web host), ranked by severity (1 = most severe),
+    # with the detectors that fired (JSON list of {detector, score, numbers, summary}).
+    *[(f"{t}_threats", t, "threats", _THREAT_COLUMNS) for t in ("flow", "dns", "proxy")],
 ]
 
 

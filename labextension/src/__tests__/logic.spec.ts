@@ -9,6 +9,7 @@ import {
   pageCount,
   parseThreatsPage,
   quoteAnchor,
+  scoreLabel,
   summary,
   threatsQuery
 } from '../logic';
@@ -142,6 +143,56 @@ describe('parseThreatsPage', () => {
   it('summarises empty lists', () => {
     const empty = parseThreatsPage({ ...body, total: 0, matched: 0, rows: [] });
     expect(summary(empty)).toBe('no flagged threats');
+  });
+});
+
+describe('triage list rows', () => {
+  const body = {
+    type: 'dns',
+    date: '2026-11-28',
+    page: 1,
+    page_size: 50,
+    total: 3,
+    matched: 3,
+    scored: 0,
+    source: 'dns_threats',
+    rows: [
+      {
+        rank: 1,
+        anchor: 'cloudsync-metrics.net',
+        peer: '10.0.10.167',
+        score: 1.2,
+        scope: 'external',
+        detail: '66 names under cloudsync-metrics.net',
+        entity: 'cloudsync-metrics.net',
+        kind: 'domain',
+        category: 'high',
+        detectors: ['dns_tunnel', 'dns_beacon', 7]
+      }
+    ]
+  };
+
+  it('keeps the entity, kind and detectors and shows the severity', () => {
+    const page = parseThreatsPage(body);
+    const row = page.rows[0];
+    expect(row.kind).toBe('domain');
+    expect(row.detectors).toEqual(['dns_tunnel', 'dns_beacon']);
+    expect(scoreLabel(row)).toEqual({
+      text: '1.20',
+      title: 'threat severity (higher = worse): dns_tunnel, dns_beacon'
+    });
+    expect(summary(page)).toBe('1–3 of 3 threats, 0 scored');
+  });
+
+  it('shows a flagged row by its model score', () => {
+    const page = parseThreatsPage({
+      ...body,
+      source: 'dns_scores',
+      rows: [{ rank: 0, anchor: 'x.example', score: 1e-7 }]
+    });
+    expect(page.rows[0].kind).toBeNull();
+    expect(scoreLabel(page.rows[0]).title).toMatch(/model score/);
+    expect(scoreLabel(page.rows[0]).text).toBe('1.00e-7');
   });
 });
 

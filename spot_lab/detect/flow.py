@@ -1,0 +1,241 @@
+"""Flow detectors: RITA v5 beacons (IP pairs and FQDNs), strobes, long connections, port scans
+and host sweeps, brute force, lateral movement, exfiltration, volume, banned countries.
+
+Each reads the day (and, where it says so, the lake's earlier days) in the engine's SQL
+(queries/detect_flow.yaml, detect_beacon.yaml) and returns its findings (detect.base).
+`outbound` is the day's internal -> public flows, staged once by the runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from spot_lab.detect.base import Context, bucketed, category, clean, findings, hours, thresholds
+from spot_lab.engines import worktables as sqlrun
+
+OUT = "_spotlab_det_outbound"  # staged by spot_lab.detect.run (the `outbound` query)
+
+
+def _limit() -> int:
+    return int(thresholds()["limits"]["findings_per_detector"])
+
+
+def beacon_params(ctx: Context) -> dict[str, Any]:
+    b = thresholds()["beacon"]
+    return {
+        "min_conns": b["unique_connection_threshold"],
+        "strobe_min": max(4, int(b["strobe_per_second"] * ctx.span)),
+        "bins": b["histogram_bins"], "span_start": ctx.span_start, "span": ctx.span,
+        "mode_sensitivity": b["histogram_mode_sensitivity"],
+        "bimodal_min_hours": b["histogram_bimodal_min_hours_seen"],
+        "bimodal_outliers": b["histogram_bimodal_outlier_removal"],
+        "ideal_hours": b["duration_consistency_ideal_hours_seen"],
+        "min_hours": b["duration_min_hours_seen"], "min_spread": b["bowley_min_spread"],
+        "w_ts": b["timestamp_score_weight"], "w_ds": b["datasize_score_weight"],
+        "w_hist": b["histogram_score_weight"], "w_dur": b["duration_score_weight"],
+        "base": b["score_thresholds"]["base"], "limit": _limit(),
+    }  # fmt: skip
+
+
+def quantile_function(ctx: Context) -> str:
+    """The engine's exact continuous quantile aggregate: DuckDB's, else Spark's and Hive's."""
+    return "quantile_cont" if sqlrun.is_embedded(ctx.engine) else "percentile"
+
+
+BEACON_EVENTS, BEACON_INTERVALS = "_spotlab_det_bpe", "_spotlab_det_biv"
+
+
+def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
+    """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first: the
+    candidate pairs' connections and intervals are staged once, then scored."""
+    params = {**ctx.params, **beacon_params(ctx)}
+    try:
+        sqlrun.stage(ctx.engine, BEACON_EVENTS, ctx.sql("detect_beacon", "beacon_events",
+                                                        events=events), params)  # fmt: skip
+        sqlrun.stage(ctx.engine, BEACON_INTERVALS,
+                     ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
+        sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS)
+        sql = sql.replace("spot_quantile(", quantile_function(ctx) + "(")
+        table = ctx.engine.arrow(sql, params)
+    finally:
+        sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
+    return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
+
+
+def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
+    b = thresholds()["beacon"]
+    for r in rows:
+        r["entity"], r["entity_kind"] = f"{r['src']} -> {r['dst']}", "pair"
+        if kind_of_dst == "ip":
+            r["ips"], r["names"], r["external"] = f"{r['src']} {r['dst']}", "", r["dst"]
+        else:
+            r["ips"], r["names"], r["external"] = r["src"], r["dst"], r["dst"]
+        r["events"] = r["conns"]
+        r["span_hours"] = hours(r["last_ts"] - r["first_ts"])
+    return findings(
+        name, rows, template=b["summary"],
+        score_of=lambda r: bucketed(r["score"] * 100, b["score_thresholds"]),
+        numbers=("score", "ts_score", "ds_score", "hist_score", "dur_score", "conns",
+                 "median_iv", "mad_iv", "mean_iv", "median_bytes", "mad_bytes", "span_hours"),
+    )  # fmt: skip
+
+
+def beacon(ctx: Context) -> pa.Table:
+    return _beacon_findings("beacon", beacon_rows(ctx, OUT), "ip")
+
+
+def beacon_fqdn(ctx: Context) -> pa.Table:
+    """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
+    events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=OUT) + ")"
+    return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events), "name")
+
+
+def strobe(ctx: Context) -> pa.Table:
+    b = thresholds()["beacon"]
+    params = beacon_params(ctx)
+    rows = ctx.rows("detect_beacon", "strobes", params, events=OUT)
+    for r in rows:
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"],
+                 per_second=r["conns"] / max(1, ctx.span), strobe_min=params["strobe_min"])  # fmt: skip
+    return findings(
+        "strobe", rows, template=b["strobe_summary"],
+        score_of=lambda r: category(b["strobe_category"]),
+        numbers=("conns", "per_second", "total_bytes", "strobe_min"),
+    )  # fmt: skip
+
+
+def long_connection(ctx: Context) -> pa.Table:
+    t = thresholds()["long_connection"]
+    limits = t["score_thresholds"]
+    rows = ctx.rows("detect_flow", "long_connections",
+                         {"min_duration": limits["base"], "limit": _limit()}, outbound=OUT)  # fmt: skip
+    for r in rows:
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"],
+                 total_hours=hours(r["total_dur"]))  # fmt: skip
+    return findings(
+        "long_connection", rows, template=t["summary"],
+        score_of=lambda r: bucketed(r["total_dur"], limits),
+        numbers=("total_dur", "total_hours", "longest", "conns", "total_bytes"),
+    )  # fmt: skip
+
+
+def scan(ctx: Context) -> pa.Table:
+    t = thresholds()["scan"]
+    params = {"min_ports": t["port_thresholds"]["base"], "min_hosts": t["sweep_thresholds"]["base"],
+              "min_share": t["min_failed_share"], "limit": _limit()}  # fmt: skip
+    rows = ctx.rows("detect_flow", "scans", params)
+    for r in rows:
+        kind = "port scan" if bucketed(r["ports"], t["port_thresholds"]) >= bucketed(
+            r["hosts"], t["sweep_thresholds"]) else "host sweep"  # fmt: skip
+        r.update(entity=r["src"], entity_kind="host", external="", kind=kind,
+                 ips=" ".join(x for x in (r["src"], r["target"]) if x), events=r["conns"],
+                 target=r["target"] or "-", port=r["port"] if r["port"] is not None else "-",
+                 port_share=r["port_share"] or 0.0, host_share=r["host_share"] or 0.0)  # fmt: skip
+    return findings(
+        "scan", rows, template=t["summary"],
+        score_of=lambda r: max(bucketed(r["ports"], t["port_thresholds"]),
+                               bucketed(r["hosts"], t["sweep_thresholds"])),
+        numbers=("ports", "port_share", "hosts", "host_share", "conns"),
+    )  # fmt: skip
+
+
+def brute_force(ctx: Context) -> pa.Table:
+    t = thresholds()["brute_force"]
+    params = {"window": t["window_seconds"], "auth_ports": list(t["auth_ports"]),
+              "max_bytes": t["max_attempt_bytes"], "max_seconds": t["max_attempt_seconds"],
+              "min_attempts": t["attempt_thresholds"]["base"], "limit": _limit()}  # fmt: skip
+    rows = ctx.rows("detect_flow", "brute_force", params)
+    for r in rows:
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external="",
+                 ips=f"{r['src']} {r['dst']}", events=r["attempts"],
+                 window_minutes=t["window_seconds"] // 60)  # fmt: skip
+    return findings(
+        "brute_force", rows, template=t["summary"],
+        score_of=lambda r: bucketed(r["peak"], t["attempt_thresholds"]),
+        numbers=("dport", "peak", "attempts", "windows"),
+    )  # fmt: skip
+
+
+def lateral(ctx: Context, history_sql: str) -> pa.Table:
+    t = thresholds()["lateral"]
+    params = {"admin_ports": list(t["admin_ports"]), "max_clients": t["max_clients"],
+              "limit": _limit()}  # fmt: skip
+    rows = ctx.rows("detect_flow", "lateral", params, history=history_sql)
+    has_history = bool(ctx.history)
+    for r in rows:
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external="",
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"],
+                 seen="first seen today" if r["new_pair"] and has_history
+                 else "no earlier day to compare" if not has_history
+                 else "seen on earlier days", history_days=len(ctx.history))  # fmt: skip
+
+    def score(r):
+        if not has_history:
+            spread = r["fanout"] >= t["no_history_fanout"]
+            return category(t["no_history_category"]) if spread else 0.0
+        return category(t["new_pair_category"]) if r["new_pair"] else 0.0
+
+    return findings(
+        "lateral",
+        rows,
+        template=t["summary"],
+        score_of=score,
+        numbers=("dport", "conns", "bytes", "clients", "new_pair", "fanout", "history_days"),
+    )
+
+
+def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
+    t = thresholds()["exfiltration"]
+    params = {"min_bytes": t["min_bytes"], "limit": _limit()}
+    rows = ctx.rows("detect_flow", "exfiltration", params, outbound=OUT, history=history_sql)
+    for r in rows:
+        z = r["z_own"] if r["z_own"] is not None else r["z_peers"]
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"], z=z,
+                 against="its own earlier days" if r["z_own"] is not None else "the day's other pairs",
+                 megabytes=r["out_bytes"] / 1e6)  # fmt: skip
+    return findings(
+        "exfiltration", rows, template=t["summary"],
+        score_of=lambda r: bucketed(r["z"], t["z_thresholds"]),
+        numbers=("out_bytes", "z_peers", "z_own", "own_days", "conns"),
+    )  # fmt: skip
+
+
+def volume(ctx: Context, history_sql: str) -> pa.Table:
+    t = thresholds()["volume"]
+    if not ctx.history:
+        return findings("volume", [], template="", score_of=lambda r: 0, numbers=())
+    params = {"min_records": t["min_records"], "min_ratio": t["ratio_thresholds"]["base"],
+              "limit": _limit()}  # fmt: skip
+    rows = ctx.rows("detect_flow", "volume", params, history=history_sql)
+    for r in rows:
+        r.update(entity=r["src"], entity_kind="host", external="", ips=r["src"], events=r["n"],
+                 what="flows")  # fmt: skip
+    return findings("volume", rows, template=t["summary"],
+                    score_of=lambda r: bucketed(r["ratio"], t["ratio_thresholds"]),
+                    numbers=("n", "usual", "days", "ratio"))  # fmt: skip
+
+
+def policy(ctx: Context) -> pa.Table:
+    """Outbound traffic to a country in SpotLab.banned_countries (geolocated once per address)."""
+    from spot_lab.detect.places import banned_addresses
+
+    t = thresholds()["policy"]
+    banned = banned_addresses(ctx, ctx.sql("detect_flow", "public_destinations", outbound=OUT))
+    if banned is None:
+        return findings("policy", [], template="", score_of=lambda r: 0, numbers=())
+    rows = ctx.rows("detect_flow", "policy", {"limit": _limit()}, outbound=OUT, banned=banned)
+    for r in rows:
+        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"])  # fmt: skip
+    return findings(
+        "policy",
+        rows,
+        template=t["summary"],
+        score_of=lambda r: category(t["category"]),
+        numbers=("conns", "bytes"),
+    )

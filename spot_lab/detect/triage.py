@@ -1,0 +1,141 @@
+"""The triage list: the detectors' findings combined into one row per entity, ranked.
+
+Severity (thresholds.yaml `severity`, after RITA v5's viewer/results.sql final_score):
+
+    severity = max(category score of each detector that fired on the entity)
+             + prevalence   (+0.15 when at most 2% of the internal hosts reach the outside
+                             party, -0.15 when at least half do; from 10 internal hosts)
+             + first seen   (+0.15 when the lake's earlier days never saw the outside party,
+                             -0.15 when it was seen 30 or more days before; 0 without history)
+             + no direct connection (+0.15: a domain whose answers no flow of the day reached)
+             + corroboration (+0.05 per further detector that fired, at most +0.15)
+             + inbound internet (0 by default: scans from a public address; a site may lower them)
+
+Spot's LDA alone (spot_lab.detect.lda, 0.2-0.4) gets no modifiers: it corroborates. Only
+entities whose largest category score reaches RITA's lowest category (0.2) are threats.
+Rank 1 is the most severe; ties by largest category score, events, entity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from spot_lab.detect.base import thresholds
+from spot_lab.store.lake import to_arrow
+from spot_lab.store.schema import TABLES
+
+
+@dataclass
+class Modifiers:
+    """What the modifiers need, per outside party (an IP, a domain, a web host)."""
+
+    internal_count: int = 0  # internal hosts (or clients) of the day
+    prevalence: Mapping[str, int] = field(default_factory=dict)  # party -> internal hosts
+    first_day: Mapping[str, int] = field(default_factory=dict)  # party -> yyyymmdd seen before
+    history: list[dt.date] = field(default_factory=list)
+    day: dt.date | None = None
+    unreached: set[str] = field(default_factory=set)  # domains no flow reached
+    extra_ips: Mapping[str, list[str]] = field(default_factory=dict)  # entity -> more IPs
+    public: set[str] = field(default_factory=set)  # public addresses among scan sources
+
+
+def _category_name(score: float) -> str:
+    cats = thresholds()["categories"]
+    if score >= cats["high"]:
+        return "high"
+    if score >= cats["medium"]:
+        return "medium"
+    if score >= cats["low"]:
+        return "low"
+    return "none"
+
+
+def _modifiers(kind: str, entity: str, externals: set[str], detectors: set[str],
+               mods: Modifiers) -> dict[str, float]:  # fmt: skip
+    s = thresholds()["severity"]
+    out: dict[str, float] = {}
+    if externals and mods.internal_count >= s["prevalence_min_hosts"]:
+        share = max(mods.prevalence.get(x, 0) for x in externals) / mods.internal_count
+        if share <= s["prevalence_increase_below"]:
+            out["prevalence"] = s["prevalence_increase"]
+        elif share >= s["prevalence_decrease_above"]:
+            out["prevalence"] = -s["prevalence_decrease"]
+    if externals and mods.history and mods.day is not None:
+        seen = [mods.first_day[x] for x in externals if x in mods.first_day]
+        if not seen:
+            out["first_seen"] = s["first_seen_increase"]
+        else:
+            first = dt.date(min(seen) // 10000, min(seen) // 100 % 100, min(seen) % 100)
+            if (mods.day - first).days >= s["history_days"]:
+                out["first_seen"] = -s["first_seen_decrease"]
+    if kind == "domain" and entity in mods.unreached:
+        out["no_direct_connection"] = s["no_direct_connection"]
+    if len(detectors) > 1:
+        out["corroboration"] = min(
+            s["corroboration_max"], s["corroboration"] * (len(detectors) - 1)
+        )
+    if detectors == {"scan"} and entity in mods.public and s["inbound_internet"]:
+        out["inbound_internet"] = s["inbound_internet"]
+    return out
+
+
+def _join(values, limit: int | None = None) -> str:
+    seen = dict.fromkeys(v for text in values for v in (text or "").split() if v)
+    items = list(seen)
+    return " ".join(items if limit is None else items[:limit])
+
+
+def _stamp(ts: int) -> str:
+    if not ts:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def combine(findings: pa.Table, mods: Modifiers) -> pa.Table:
+    """One row per (entity_kind, entity), with `<type>_threats`' columns, ranked."""
+    s, limit = thresholds()["severity"], thresholds()["limits"]["names_per_threat"]
+    groups: dict[tuple[str, str], dict[str, dict]] = {}
+    for f in findings.to_pylist():  # a few thousand findings at most
+        best = groups.setdefault((f["entity_kind"], f["entity"]), {})
+        if f["detector"] not in best or f["score"] > best[f["detector"]]["score"]:
+            best[f["detector"]] = f
+    rows = []
+    for (kind, entity), best in groups.items():
+        items = sorted(best.values(), key=lambda f: (-f["score"], f["detector"]))
+        base = items[0]["score"]
+        if base < s["min_severity"]:
+            continue
+        externals = {f["external"] for f in items if f["external"]}
+        # the model alone only corroborates: its rows get no modifiers
+        mod = _modifiers(kind, entity, externals, set(best), mods) if set(best) != {"lda"} else {}
+        severity = max(0.0, base + sum(mod.values()))
+        ips = _join([f["ips"] for f in items] + [" ".join(mods.extra_ips.get(entity, []))])
+        rows.append({
+            "entity": entity, "entity_kind": kind, "severity": round(severity, 4),
+            "category": _category_name(base), "base_score": base,
+            "modifiers": json.dumps(mod, sort_keys=True), "ips": ips,
+            "names": _join((f["names"] for f in items), limit),
+            "detectors": json.dumps([{"detector": f["detector"], "score": f["score"],
+                                      "numbers": json.loads(f["numbers"]), "summary": f["summary"]}
+                                     for f in items]),
+            "summary": items[0]["summary"], "events": max(f["events"] for f in items),
+            "first_seen": _stamp(min((f["first_ts"] for f in items if f["first_ts"]), default=0)),
+            "last_seen": _stamp(max(f["last_ts"] for f in items)),
+            "n_detectors": len(items),
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-r["severity"], -r["base_score"], -r["events"], r["entity"]))
+    for i, row in enumerate(rows, 1):
+        row["rank"] = i
+    return rows
+
+
+def to_table(data_type: str, rows: list[dict]) -> pa.Table:
+    name = f"{data_type}_threats"
+    if not rows:
+        return TABLES[name].arrow_schema.empty_table()
+    return to_arrow(TABLES[name], pa.Table.from_pylist(rows))
