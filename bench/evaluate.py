@@ -1,13 +1,7 @@
 """Recall@K per scenario type, precision@K per data type, benign look-alikes in the top K,
 over seeds x dates x sizes of generated days (logic and matching rules: spot_lab.scoring.evaluation).
 
-<<<<<<< HEAD
-Run: .venv-bench/bin/python bench/evaluate.py [--flows 20000] [--seeds 11 12 13]
-Generates each seed's demo day into a temp lake, scores flow, dns and proxy with the default
-settings (plus the generator's organisation domain as SpotLab.user_domain, as a site would
-configure it), and prints a markdown table per scenario and overall.
-=======
-    .venv/bin/python bench/evaluate.py --ranking lda --seeds 1-10 \\
+    .venv-bench/bin/python bench/evaluate.py --ranking lda --seeds 1-10 \\
         --dates 2026-11-26,2026-11-27,2026-11-28 --sizes 20k,200k,1M --jobs 2
 
 One unit of work is a (seed, size): a lake of consecutive days from the first date minus
@@ -19,7 +13,6 @@ elsewhere) write their own JSON and `--merge a.json b.json` summarises them toge
 Results: bench/results/evaluation-<ranking>-<seeds>-<sizes>.json (every unit's ranks, and the
 summary: min and median over seeds and dates of recall per type, precision per type, and the
 count of benign look-alikes in the top K).
->>>>>>> scenarios
 """
 
 from __future__ import annotations
