@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +66,26 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "%spot_connect hive://spot@127.0.0.1:1/spot?auth=NOSASL --alias cluster",
         ],
     ),
+    "spot-threat": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "c2 = %spot_threat {c2_beaconing_ip} --date {date}",
+            "print(c2.five_ws())",
+            "print(c2.evidence.to_string(index=False))",
+            "d = %spot_threat {dns_tunnelling_domain} --date {date}",
+            "print(d.five_ws())",
+            'p = %spot_threat "{phishing_uri}" --date {date}',
+            "print(p.referred.to_string(index=False))",
+            "%spot_threat 10.0.0.300",
+            "%spot_threat 10.0.0.5 --date 2020-01-01",
+            "empty = %spot_threat 192.0.2.77",
+            "print(empty.message)",
+            'c2.save_storyboard("C2 beaconing", "Isolate the host.")',
+            "again = %spot_threat {c2_beaconing_ip}",
+            'print(again.storyboard_title, "|", again.storyboard_text)',
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
@@ -104,10 +126,18 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
 
 # ---- the demo lake ------------------------------------------------------------------------
 def demo_lake(cache: Path) -> Path:
-    """The lake `spot-lab demo` makes, generated and scored once into `cache`."""
+    """The lake `spot-lab demo` makes, generated and scored once into `cache`, per version of
+    the code (a lake made by older code would show what that code printed)."""
     from spot_lab.demo.command import prepare_lake
 
-    lake = cache / "demo-lake"
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "spot_lab").rglob("*")):
+        if path.suffix in (".py", ".yaml", ".csv", ".txt") and "labextension" not in path.parts:
+            digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    lake = cache / f"demo-lake-{digest.hexdigest()[:12]}"
+    for old in cache.glob("demo-lake*"):  # the cache's own older lakes
+        if old != lake and old.is_dir():
+            shutil.rmtree(old)
     with contextlib.redirect_stderr(io.StringIO()):  # progress lines
         prepare_lake(lake, flows_per_day=200_000)
     return lake
@@ -122,6 +152,11 @@ def facts(lake: Path) -> dict[str, str]:
         for key, plural in (("ip", "ips"), ("name", "query_names"), ("uri", "uris")):
             if anchors.get(plural):
                 values.setdefault(f"{scenario['name']}_{key}", anchors[plural][0])
+        if anchors.get("query_names"):
+            from publicsuffixlist import PublicSuffixList
+
+            registered = PublicSuffixList().privatesuffix(anchors["query_names"][0])
+            values.setdefault(f"{scenario['name']}_domain", registered)
     return values
 
 
@@ -177,7 +212,12 @@ def produce(name: str, lake: Path, values: dict[str, str]) -> str:
     kind, steps = EXAMPLES[name]
     with tempfile.TemporaryDirectory(prefix="spot-lab-example-") as scratch:
         steps = [step.format(scratch=scratch, **values) for step in steps]
-        text = run_ipython(steps, lake) if kind == "ipython" else run_shell(steps)
+        if kind == "ipython":  # on a copy: an example may write (a storyboard, a score)
+            copy = Path(scratch) / "demo-lake"
+            shutil.copytree(lake, copy)
+            text = run_ipython(steps, copy).replace(str(copy), SHOWN_LAKE)
+        else:
+            text = run_shell(steps)
         text = text.replace(scratch, SHOWN_SCRATCH)
     return text.replace(str(lake), SHOWN_LAKE)
 
