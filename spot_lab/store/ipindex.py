@@ -94,7 +94,7 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
         finally:
             con.close()
             spill.cleanup()
-        with atomic_path(manifest) as tmp:
+        with atomic_path(manifest, lake.tmp_dir) as tmp:
             tmp.write_text(json.dumps({"version": _VERSION, "raw": stamp}) + "\n")
     written = sum((lake.partition_path(t, day) / DATA_FILE).stat().st_size for t in (INDEX, PORTS))
     return IndexResult(day, len(files), sum(s for _, s, _ in stamp), rows, written,

@@ -11,15 +11,23 @@ Concurrency rules, so a notebook kernel and the Jupyter server can share one lak
 - Read-modify-write of a partition (analyst scores, storyboards) holds an exclusive
   flock on the table's lock file for the few milliseconds of the write, so concurrent
   writers (in any process) serialise and none loses the other's rows. Readers never lock.
+- Temporary files live in <lake>/.spot-lab/tmp, named with the writer's host and pid:
+  opening a lake removes those of writers that are gone (a SIGKILL leaves them behind);
+  nothing else is ever removed.
+- Nothing spot-lab did not create is deleted or overwritten: a derived partition holding
+  parquet files other than its DATA_FILE (a user's export) is refused, not replaced.
+- OS refusals (a read-only lake, a full disk) become one-line WriteErrors.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import os
 import re
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,12 +37,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spot_lab.errors import LakeError
+from spot_lab.errors import LakeError, WriteError
 from spot_lab.store.schema import DATA_TYPES, TABLES, Table
 from spot_lab.store.schema import table as get_table
 
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
 _TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
+TMP_DIR = Path(".spot-lab") / "tmp"  # a lake's temporary files (see the module's docstring)
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
+# <host>-<pid>-<hex>.partial in TMP_DIR; .<target>.<hex>.partial beside the target (before)
+_TMP_NAME = re.compile(r"^(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-[0-9a-f]{32}\.partial$")
+_OLD_TMP = re.compile(r"^\..+\.[0-9a-f]{32}\.partial$")
+_GLOB_CHARS = re.compile(r"[*?\[\]{}\\]")  # DuckDB would read these in a path as a pattern
 _DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the words of a query that may name a table
 WORK_PREFIX = "_spotlab_"  # spot-lab's temporary working tables and views (scoring, investigation)
@@ -63,29 +77,159 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _refused(exc: OSError, root: Path | None, path: Path | str) -> WriteError:
+    """An OS refusal as one line saying what to do."""
+    where = f"the lake {root}" if root is not None else str(Path(path).parent)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return WriteError(
+            f"{where} is read-only for this user (cannot write {path}): nothing was changed; "
+            "work on a writable copy, or ask for write access"
+        )
+    reason = exc.strerror or exc.__class__.__name__
+    return WriteError(f"cannot write {path} ({reason}): nothing was changed; {_fix(exc)}")
+
+
+def _fix(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space and retry"
+    return "check the folder and retry"
+
+
+def _temp_path(target: Path, tmp_dir: Path | None) -> Path:
+    """A new temporary name: in the lake's TMP_DIR when it is on the target's filesystem
+    (a rename cannot cross filesystems), else beside the target."""
+    name = f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        if os.stat(tmp_dir).st_dev == os.stat(target.parent).st_dev:
+            return tmp_dir / name
+    return target.parent / f".{name}"
+
+
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` for any writer (pyarrow, DuckDB's COPY, plain text);
-    when the block succeeds it is fsynced and renamed over `target`, so no reader ever sees
-    a partial file. On failure `target` is untouched and the temporary file removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)  # fsync through any descriptor flushes the file
+def atomic_path(target: Path, tmp_dir: Path | None = None) -> Iterator[Path]:
+    """A temporary path for any writer (pyarrow, DuckDB's COPY, plain text); when the block
+    succeeds it is fsynced and renamed over `target`, so no reader ever sees a partial
+    file. On failure `target` is untouched and the temporary file removed. `tmp_dir`: the
+    lake's TMP_DIR (Lake's writers pass it, so leftovers of killed writers are found)."""
+    with staged_files(tmp_dir) as batch:
+        yield batch.path(target)
+
+
+class Staged:
+    """Files written to temporary paths, renamed over their targets together at the end:
+    a failure before the renames changes nothing (see `staged_files`)."""
+
+    def __init__(self, tmp_dir: Path | None) -> None:
+        self.tmp_dir = tmp_dir
+        self.files: list[tuple[Path, Path]] = []  # (temporary, target)
+
+    def path(self, target: Path) -> Path:
+        """A temporary path that becomes `target` when the batch commits."""
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _temp_path(target, self.tmp_dir)
+        except OSError as exc:
+            raise _refused(exc, None, target) from None
+        self.files.append((tmp, target))
+        return tmp
+
+    def text(self, target: Path, content: str) -> None:
+        with open(self.path(target), "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+
+    def commit(self) -> None:
+        try:
+            for tmp, _target in self.files:
+                _fsync(tmp)
+        except OSError as exc:
+            raise _refused(exc, None, self.files[0][1]) from None
+        for done, (tmp, target) in enumerate(self.files):
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                if not done:
+                    raise _refused(exc, None, target) from None
+                written = ", ".join(str(t) for _, t in self.files[:done])
+                raise WriteError(
+                    f"wrote {written} but not {target} ({exc.strerror}): retry the same "
+                    "write (it replaces, never duplicates)"
+                ) from None
+        for folder in {target.parent for _, target in self.files}:
+            _fsync_dir(folder)
+
+    def discard(self) -> None:
+        for tmp, _target in self.files:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged_files(tmp_dir: Path | None = None) -> Iterator[Staged]:
+    """Stage files (`batch.path(target)`, `batch.text(target, s)`); when the block ends
+    without error, all are fsynced and renamed in, in order; otherwise none is."""
+    batch = Staged(tmp_dir)
+    try:
+        yield batch
+        batch.commit()
+    except OSError as exc:  # a writer's own failure, e.g. pyarrow on a full disk
+        raise _refused(exc, None, batch.files[-1][1] if batch.files else "?") from None
     finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+        batch.discard()
 
 
-def write_parquet_atomic(data: pa.Table, target: Path) -> None:
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)  # fsync through any descriptor flushes the file
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sweep_temporary(folder: Path, stale_beside: str | None = None) -> int:
+    """Remove temporary files of writers that are gone; return how many.
+
+    In a TMP_DIR: spot-lab's `<host>-<pid>-<hex>.partial` files of this host whose process
+    no longer runs. `stale_beside`: also remove `.<stale_beside>.<hex>.partial` files in
+    `folder` (older versions wrote them beside the target; the caller holds its lock).
+    Only spot-lab's own temporary names are ever touched; errors are ignored (a reader on
+    a read-only lake still opens it).
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TMP_NAME.match(entry.name.lstrip("."))
+        own = match is not None and match["host"] == _HOST and not _alive(int(match["pid"]))
+        old = (
+            stale_beside is not None
+            and _OLD_TMP.match(entry.name) is not None
+            and entry.name.startswith(f".{stale_beside}.")
+        )
+        if (own or old) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def write_parquet_atomic(data: pa.Table, target: Path, tmp_dir: Path | None = None) -> None:
     """Write `data` to `target` so that no reader ever sees a partial file."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target, tmp_dir) as tmp:
         pq.write_table(data, tmp, compression="zstd")
 
 
@@ -119,7 +263,10 @@ class Lake:
     def __init__(self, root: str | os.PathLike, *, create: bool = False) -> None:
         self.root = Path(root).expanduser().resolve()
         if create:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _refused(exc, None, self.root) from None
         elif not self.root.is_dir():
             raise LakeError(
                 f"no Spot lake at {self.root}: create one with "
@@ -131,6 +278,8 @@ class Lake:
                 f"{self.root} is not a Spot lake (no flow/hive, dns/hive or proxy/hive folder): "
                 "check the path, or generate a demo lake with `spot-lab generate`"
             )
+        self.tmp_dir = self.root / TMP_DIR
+        sweep_temporary(self.tmp_dir)  # leftovers of killed writers (one listdir)
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -168,14 +317,30 @@ class Lake:
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """Exclusive, cross-process writer lock for one table (readers never take it)."""
-        lock_dir = self.root / ".spot-lab" / "locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "a") as fh:
+        lock_file = self.root / ".spot-lab" / "locks" / f"{name}.lock"
+        try:
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(lock_file, "a")  # noqa: SIM115 - closed below, after the unlock
+        except OSError as exc:
+            raise _refused(exc, self.root, lock_file) from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def locks(self, *names: str) -> Iterator[None]:
+        """Several tables' writer locks, taken in the order given (callers use one order)."""
+        with contextlib.ExitStack() as stack:
+            for name in names:
+                stack.enter_context(self.lock(name))
+            yield
+
+    def staged(self) -> contextlib.AbstractContextManager[Staged]:
+        """`staged_files` in this lake's TMP_DIR: several files renamed in together."""
+        return staged_files(self.tmp_dir)
 
     def append(
         self, name: str, data: pa.Table | pd.DataFrame, day: dt.date, hour: int | None = None
@@ -185,7 +350,7 @@ class Lake:
         if tbl.hourly and hour is None:
             raise LakeError(f"{name} is partitioned by hour: give the hour")
         target = self.partition_path(name, day, hour) / f"part-{uuid.uuid4().hex}.parquet"
-        write_parquet_atomic(to_arrow(tbl, data), target)
+        write_parquet_atomic(to_arrow(tbl, data), target, self.tmp_dir)
         return target
 
     def read_partition(self, name: str, day: dt.date) -> pa.Table:
@@ -208,10 +373,26 @@ class Lake:
         tbl = get_table(name)
         if tbl.is_raw:
             raise LakeError(f"{name} is a raw table: raw data is only appended")
-        with self.lock(name):
-            current = self.read_partition(name, day)
-            new = to_arrow(tbl, change(current))
-            self._install(name, day, lambda path: pq.write_table(new, path, compression="zstd"))
+        with self.lock(name), self.staged() as batch:
+            new = self.stage_update(batch, name, day, change)
+        return new
+
+    def stage_update(
+        self,
+        batch: Staged,
+        name: str,
+        day: dt.date,
+        change: Callable[[pa.Table], pa.Table | pd.DataFrame],
+    ) -> pa.Table:
+        """update_partition's new content, staged in `batch` (the caller holds the lock and
+        commits the batch, with other files, all or nothing)."""
+        tbl = get_table(name)
+        if tbl.is_raw:
+            raise LakeError(f"{name} is a raw table: raw data is only appended")
+        self._check_own(name, day)
+        new = to_arrow(tbl, change(self.read_partition(name, day)))
+        pq.write_table(new, batch.path(self.partition_path(name, day) / DATA_FILE),
+                       compression="zstd")  # fmt: skip
         return new
 
     def write_partition(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
@@ -224,13 +405,29 @@ class Lake:
 
     def _install(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
         """The partition's single file from `write`, renamed in; the caller holds the lock."""
-        folder = self.partition_path(name, day)
-        with atomic_path(folder / DATA_FILE) as tmp:
+        self._check_own(name, day)
+        target = self.partition_path(name, day) / DATA_FILE
+        with atomic_path(target, self.tmp_dir) as tmp:
             write(tmp)
-        for stale in folder.glob("*.parquet"):  # files of a foreign export, now merged
-            if stale.name != DATA_FILE:
-                stale.unlink()
-        return folder / DATA_FILE
+        return target
+
+    def _check_own(self, name: str, day: dt.date) -> None:
+        """Refuse to replace a derived partition that holds parquet files spot-lab did not
+        write (only DATA_FILE is its own): they would be lost or their rows doubled. Also
+        removes temporary files killed writers left there (the caller holds the lock)."""
+        folder = self.partition_path(name, day)
+        if not folder.is_dir():
+            return
+        sweep_temporary(folder, stale_beside=DATA_FILE)
+        foreign = sorted(p.name for p in folder.glob("*.parquet") if p.name != DATA_FILE)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            )
+            raise WriteError(
+                f"{folder} holds files spot-lab did not write ({shown}): nothing was changed; "
+                f"move them out of the lake (or merge their rows into {DATA_FILE}) and retry"
+            )
 
     def replace_partition(self, name: str, data: pa.Table | pd.DataFrame, day: dt.date) -> None:
         """Replace a derived partition's rows (model output): atomic, serialised with writers."""
@@ -292,16 +489,27 @@ class LakeConnection:
     def _make(self, name: str, has_files: bool) -> None:
         self.con.execute(self._view_sql(TABLES[name], has_files))
         self._made.add(name)
-        if has_files:
-            self._with_files.add(name)
+        if has_files and not self._listed:
+            self._with_files.add(name)  # a glob follows new files by itself
+
+    @property
+    def _listed(self) -> bool:
+        """True when the lake's path holds characters DuckDB reads as a glob pattern
+        ([, ], *, ?, {, }, \\): its views then name the files, listed again before each
+        query that needs them, instead of a glob over a path that would not match itself."""
+        return _GLOB_CHARS.search(str(self.lake.root)) is not None
 
     def _view_sql(self, tbl: Table, has_files: bool) -> str:
         cols = tbl.columns + tbl.partitions
+        files: str | list[Path] = str(self.lake.root / tbl.glob())
+        if has_files and self._listed:
+            files = self.lake.files(tbl.name)
+            has_files = bool(files)
         if not has_files:
             body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
         names = ", ".join(c.name for c in cols)
-        scan = parquet_scan(tbl, str(self.lake.root / tbl.glob()))
+        scan = parquet_scan(tbl, files)
         return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:
