@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from spot_lab.errors import LakeError, SpotLabError
 from spot_lab.store.lake import is_demo_lake
 
 DEMO_DATE = dt.date(2026, 11, 28)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in a kernel's traceback
 DEMO_SEED = 7
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PACKAGED_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "demo.ipynb"
@@ -62,6 +64,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
     """Use the demo lake, or generate and score it into a missing or empty folder. Any other
     folder (a user's own lake, say) is refused before anything is written."""
     if is_demo_lake(lake) or (lake / "ground_truth.json").is_file():  # the latter: wave 1's
+        _check_demo_day(lake)
         _say(f"using the demo lake at {lake}")
         return lake
     if lake.exists() and (not lake.is_dir() or any(lake.iterdir())):
@@ -75,6 +78,50 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
     generate(lake, DEMO_DATE, days=1, flows_per_day=flows_per_day, seed=DEMO_SEED)
     score_lake(lake, DEMO_DATE)
     return lake
+
+
+def _check_demo_day(lake: Path) -> None:
+    """The demo notebook investigates DEMO_DATE: a demo lake of other days is refused before
+    the notebook runs (it ended in a cell's KeyError)."""
+    from spot_lab.store.lake import Lake
+
+    days = Lake(lake).days("flow")
+    if DEMO_DATE not in days:
+        held = ", ".join(str(d) for d in days[:3]) + (" ..." if len(days) > 3 else "") or "no day"
+        raise LakeError(
+            f"the demo lake at {lake} holds {held}, the demo notebook investigates "
+            f"{DEMO_DATE}: give the demo its own folder with --lake (for example --lake "
+            f"{DEMO_LAKE}), or regenerate this one with `spot-lab generate --lake {lake} "
+            f"--date {DEMO_DATE} --force`"
+        )
+
+
+def check_output(output: Path) -> Path:
+    """The report's path for --execute: a new file, or a report an earlier demo wrote (the
+    demo never overwrites anything else); checked before the minutes of generating."""
+    if output.is_dir():
+        raise SpotLabError(
+            f"--output {output} is a folder: name the HTML file, e.g. {output / 'spot-lab-demo.html'}"
+        )
+    if output.exists() and REPORT_MARK not in _head(output):
+        raise SpotLabError(
+            f"--output {output} exists and is not a spot-lab demo report: "
+            "name a new file (the demo never overwrites other files)"
+        )
+    if not output.parent.is_dir():
+        raise SpotLabError(f"--output {output}: the folder {output.parent} does not exist")
+    return output
+
+
+REPORT_MARK = "<!-- spot-lab demo report -->"
+
+
+def _head(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(256).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
@@ -119,14 +166,14 @@ def execute_notebook(lake: Path, output: Path) -> Path:
     try:
         client.execute()
     except CellExecutionError as exc:
-        failure = str(exc).strip().splitlines()[-1]
+        failure = _ANSI.sub("", str(exc)).strip().splitlines()[-1]
         raise SpotLabError(
             f"the demo notebook failed: {failure} (partial report: {output})"
         ) from None
     finally:
         _prefer_static_html(notebook)
         html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
-        output.write_text(html)
+        output.write_text(f"{REPORT_MARK}\n{html}")
     _say(f"ran in {time.perf_counter() - started:.1f} s; report: {output}")
     return output
 
@@ -179,9 +226,11 @@ def run_demo(
     if importlib.util.find_spec("jupyterlab" if not execute else "nbclient") is None:
         raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
     lake_path = Path(lake or load_settings().lake).expanduser().resolve()
+    target = Path(output or Path.cwd() / "spot-lab-demo.html").expanduser().resolve()
+    if execute:
+        check_output(target)
     prepare_lake(lake_path, flows_per_day)
     if execute:
-        target = Path(output or Path.cwd() / "spot-lab-demo.html").resolve()
         execute_notebook(lake_path, target)
         return 0
     return start_lab(lake_path, port, open_browser)

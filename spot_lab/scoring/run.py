@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spot_lab import queries
+from spot_lab import limits, queries
 from spot_lab.dates import parse_date
 from spot_lab.engines.base import Engine
 from spot_lab.errors import InputError
@@ -120,15 +120,12 @@ def score_day(
     _check_type(data_type)
     day = parse_date(day)
     settings = settings or load_settings()
-    tol = settings.score_tol if tol is None else float(tol)
-    limit = settings.score_limit if limit is None else int(limit)
-    topics = settings.score_topics if topics is None else int(topics)
-    seed = settings.score_seed if seed is None else int(seed)
+    tol, limit, topics, seed = checked_options(settings, tol, limit, topics, seed)
     dupfactor = settings.dupfactor if dupfactor is None else int(dupfactor)
     backoff = settings.score_backoff
     user_domain = settings.user_domain if user_domain is None else user_domain
-    if limit <= 0 or topics <= 0 or dupfactor < 0:
-        raise InputError("limit and topics must be > 0 and dupfactor >= 0")
+    if limit <= 0 or dupfactor < 0:
+        raise InputError("--limit must be > 0 and dupfactor >= 0")
     lake = getattr(engine, "lake", None)
     lake_root = lake.root if lake is not None else None
     fb_file = Path(feedback) if feedback is not None else None
@@ -206,6 +203,19 @@ def score_day(
         data_type, day, n_events, fitted.documents, fitted.words, out.num_rows, prog.total,
         out, n_feedback, beacon_table, prog.timings,
     )  # fmt: skip
+
+
+def checked_options(settings, tol=None, limit=None, topics=None, seed=None) -> tuple:
+    """(tol, limit, topics, seed) from the arguments or the settings, checked against
+    limits.yaml before any work: --tol -1 would replace the day's flagged rows with none,
+    and a negative seed ended in scikit-learn's traceback."""
+    pick = lambda value, default: default if value is None else value  # noqa: E731
+    return (
+        limits.number(pick(tol, settings.score_tol), "score_tol", "--tol", float),
+        limits.number(pick(limit, settings.score_limit), "score_limit", "--limit"),
+        limits.number(pick(topics, settings.score_topics), "score_topics", "--topics"),
+        limits.number(pick(seed, settings.score_seed), "seed", "--seed"),
+    )
 
 
 def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, backoff: float) -> str:
@@ -288,6 +298,7 @@ def score_command(
 
     _check_type(data_type)
     settings = load_settings()
+    checked_options(settings, tol, limit, topics, seed)  # before opening anything
     engine = open_engine(conn or lake or settings.lake)
     try:
         result = score_day(

@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spot_lab import limits
 from spot_lab.errors import LakeError, WriteError
 from spot_lab.store.schema import DATA_TYPES, TABLES, Table
 from spot_lab.store.schema import table as get_table
@@ -261,6 +262,7 @@ class Lake:
     """A Spot warehouse folder. Cheap to create; open DuckDB connections with `connect()`."""
 
     def __init__(self, root: str | os.PathLike, *, create: bool = False) -> None:
+        limits.text(os.fspath(root), "connect_target", "the lake folder")  # NUL, newlines
         self.root = Path(root).expanduser().resolve()
         if create:
             try:
