@@ -336,6 +336,8 @@ ANCHORS = [
     "' OR 1=1 --",
     'a"b\\c$$b',
     "100%_x",
+    "evil.example/a b<script>x</script>",  # flagged proxy URIs keep spaces and <
+    'http://evil.example/p?q="{x}" $y',
 ]
 
 
@@ -345,7 +347,8 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from spot_lab.magics import _split, _threat_parser
+    from spot_lab.investigation.anchors import classify
+    from spot_lab.magics import SpotLabMagics, _expanded, _split, _threat_parser
     from tests.support import require
 
     logic = REPO / "lib" / "logic.js"
@@ -357,7 +360,7 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
     script = (
         f"import {{ cellSource }} from {json.dumps(str(module))};\n"
         f"const anchors = {json.dumps(ANCHORS)};\n"
-        "console.log(JSON.stringify(anchors.map(a => cellSource(a, 'proxy', '2026-11-28', []))));\n"
+        "console.log(JSON.stringify(anchors.map(a => cellSource(a, 'proxy', '2026-11-28', false))));\n"
     )
     (tmp_path / "run.mjs").write_text(script)
     out = subprocess.run(["node", str(tmp_path / "run.mjs")], capture_output=True, text=True)
@@ -368,8 +371,13 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
         first, line = cell.split("\n")
         assert first == "%load_ext spot_lab"
         assert line.startswith("%spot_threat ")
-        args = _threat_parser().parse_args(_split(shell.var_expand(line[len("%spot_threat ") :])))
+        # the magic's own expansion (IPython's is skipped: @no_var_expand), then shlex
+        magics = SpotLabMagics(shell)
+        words = _split(_expanded(magics, line[len("%spot_threat ") :], {}))
+        args = _threat_parser().parse_args(words)
         assert (args.anchor, args.type, args.date) == (anchor, "proxy", "2026-11-28")
+        if "evil.example/" in anchor:  # flagged URIs are anchors %spot_threat takes
+            assert classify(args.anchor, "proxy").kind == "uri"
 
 
 def test_scope_follows_the_user_domain_label_and_internal_ranges(tmp_path):
