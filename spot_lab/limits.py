@@ -119,3 +119,17 @@ def json_depth(data: bytes | str, most: int | None = None) -> int:
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def markdown() -> str:
+    """limits.yaml as the Markdown table of docs/limits.md."""
+    lines = ["| input | limit | where | why |", "| --- | --- | --- | --- |"]
+    for key, spec in table().items():
+        bounds = []
+        if "min" in spec:
+            bounds.append(f">= {spec['min']:,}")
+        if "min_exclusive" in spec:
+            bounds.append(f"> {spec['min_exclusive']:,}")
+        bounds.append(f"<= {spec['max']:,} {spec['unit']}")
+        lines.append(f"| `{key}` | {', '.join(bounds)} | {spec['where']} | {spec['why']} |")
+    return "\n".join(lines) + "\n"

@@ -157,6 +157,8 @@ def _as_usage(run: Callable[..., Any]) -> Callable[..., Any]:
             return run(self, *args, **kwargs)
         except SpotLabError as exc:
             raise UsageError(str(exc)) from None
+        except RecursionError:  # a statement nested thousands deep, in the parser or render
+            raise UsageError("the input is nested too deeply: flatten it") from None
         except KeyboardInterrupt:
             kind = getattr(self, "_running_kind", None) or "query"
             where = "on the server" if kind not in ("query", "duckdb") else ""

@@ -34,6 +34,8 @@ def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
     except sqlglot.errors.ParseError as exc:
         first = str(exc).splitlines()[0]
         raise QueryError(f"SQL syntax error: {first}") from None
+    except RecursionError:
+        raise QueryError("the SQL is nested too deeply to parse: flatten it") from None
     if not statements:
         raise QueryError("empty SQL: write a query in the cell")
     return statements
