@@ -128,6 +128,8 @@ def score_day(
         raise InputError("--limit must be > 0 and dupfactor >= 0")
     lake = getattr(engine, "lake", None)
     lake_root = lake.root if lake is not None else None
+    if write and lake is not None:
+        lake.check_writable(f"{data_type}_scores")  # a read-only lake: say so before scoring
     fb_file = Path(feedback) if feedback is not None else None
     if fb_file is None and lake_root is not None:
         fb_file = feedback_path(lake_root, data_type, day)

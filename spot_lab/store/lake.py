@@ -332,6 +332,12 @@ class Lake:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def check_writable(self, name: str) -> None:
+        """WriteError now, not after minutes of work, when `name` cannot be written (its lock
+        file is the first thing a write creates)."""
+        with self.lock(name):
+            pass
+
     @contextlib.contextmanager
     def locks(self, *names: str) -> Iterator[None]:
         """Several tables' writer locks, taken in the order given (callers use one order)."""
