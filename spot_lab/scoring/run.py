@@ -128,8 +128,8 @@ def score_day(
         raise InputError("--limit must be > 0 and dupfactor >= 0")
     lake = getattr(engine, "lake", None)
     lake_root = lake.root if lake is not None else None
-    if write and lake is not None:
-        lake.check_writable(f"{data_type}_scores")  # a read-only lake: say so before scoring
+    if write and lake is not None:  # a read-only lake or a user's export: say so before scoring
+        lake.check_replaceable(f"{data_type}_scores", day)
     fb_file = Path(feedback) if feedback is not None else None
     if fb_file is None and lake_root is not None:
         fb_file = feedback_path(lake_root, data_type, day)
@@ -185,6 +185,10 @@ def score_day(
             details = detail_tables(engine, data_type, day, out, settings, lake_root)
             prog.step("details")
         if write:  # everything is computed: now write, scores first
+            if lake is not None:  # every table checked before the first is written
+                for name in ("flow_beacons", *details):
+                    if name != "flow_beacons" or beacon_table is not None:
+                        lake.check_replaceable(name, day)
             write_table(engine, f"{data_type}_scores", out, day)
             if beacon_table is not None:
                 write_table(engine, "flow_beacons", beacon_table, day)

@@ -78,6 +78,8 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
             raise _no_data(lake, day)
         stamp = _stamp(lake, files)  # taken before reading: a later change makes it stale
         manifest = lake.partition_path(INDEX, day) / MANIFEST
+        for name in (INDEX, PORTS):  # refused before anything changes (a read-only lake...)
+            lake.check_replaceable(name, day)
         manifest.unlink(missing_ok=True)  # a half-rebuilt index is never fresh
         raw = parquet_scan(TABLES["flow"], files)
         con = duckdb.connect()

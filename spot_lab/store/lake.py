@@ -332,12 +332,6 @@ class Lake:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def check_writable(self, name: str) -> None:
-        """WriteError now, not after minutes of work, when `name` cannot be written (its lock
-        file is the first thing a write creates)."""
-        with self.lock(name):
-            pass
-
     @contextlib.contextmanager
     def locks(self, *names: str) -> Iterator[None]:
         """Several tables' writer locks, taken in the order given (callers use one order)."""
@@ -418,6 +412,13 @@ class Lake:
         with atomic_path(target, self.tmp_dir) as tmp:
             write(tmp)
         return target
+
+    def check_replaceable(self, name: str, day: dt.date) -> None:
+        """WriteError when the partition cannot be written (a read-only lake) or holds files
+        spot-lab did not write: checked before a long or multi-table write starts, so it
+        fails before its first table, not after."""
+        with self.lock(name):
+            self._check_own(name, day)
 
     def _check_own(self, name: str, day: dt.date) -> None:
         """Refuse to replace a derived partition that holds parquet files spot-lab did not
