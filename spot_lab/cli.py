@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for option in ("lake", "conn", "output"):  # "" would silently mean the default
+            if getattr(args, option, None) == "":
+                raise InputError(f"--{option} is empty: give a folder or URL, or leave it out")
         return args.run(args)
     except SpotLabError as exc:
         print(f"spot-lab {args.command}: error: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from spot_lab.config import DEMO_LAKE, load_settings
 from spot_lab.errors import LakeError, SpotLabError
-from spot_lab.store.lake import is_demo_lake
+from spot_lab.store.lake import full_path, is_demo_lake
 
 DEMO_DATE = dt.date(2026, 11, 28)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in a kernel's traceback
@@ -225,8 +225,8 @@ def run_demo(
     # Check before the minutes of generating and scoring, not after.
     if importlib.util.find_spec("jupyterlab" if not execute else "nbclient") is None:
         raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
-    lake_path = Path(lake or load_settings().lake).expanduser().resolve()
-    target = Path(output or Path.cwd() / "spot-lab-demo.html").expanduser().resolve()
+    lake_path = full_path(lake or load_settings().lake)
+    target = full_path(output or Path.cwd() / "spot-lab-demo.html")
     if execute:
         check_output(target)
     prepare_lake(lake_path, flows_per_day)

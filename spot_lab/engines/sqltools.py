@@ -31,8 +31,8 @@ _MARKER = re.compile(r"__spotlab_p(\d+)__")
 def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        first = str(exc).splitlines()[0]
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:  # ' alone: TokenError
+        first = (str(exc).splitlines() or ["cannot read the statement"])[0]
         raise QueryError(f"SQL syntax error: {first}") from None
     except RecursionError:
         raise QueryError("the SQL is nested too deeply to parse: flatten it") from None

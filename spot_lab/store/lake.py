@@ -246,6 +246,18 @@ def parquet_scan(tbl: Table, files: str | Sequence[Path]) -> str:
     return f"read_parquet({source}, hive_partitioning = true, hive_types = {{{hive_types}}})"
 
 
+def full_path(path: str | os.PathLike) -> Path:
+    """`path` with ~ expanded, made absolute; InputError for NUL, control characters or a
+    length past PATH_MAX, LakeError for a ~user that does not exist."""
+    limits.text(os.fspath(path), "connect_target", "the path")
+    try:
+        return Path(path).expanduser().resolve()
+    except RuntimeError:  # "Could not determine home directory"
+        raise LakeError(
+            f"cannot expand {os.fspath(path)[:80]!r}: write the folder in full"
+        ) from None
+
+
 def is_demo_lake(root: Path) -> bool:
     """True for a folder that `spot-lab generate` made (it carries DEMO_MARK)."""
     return (root / DEMO_MARK).is_file()
@@ -262,8 +274,7 @@ class Lake:
     """A Spot warehouse folder. Cheap to create; open DuckDB connections with `connect()`."""
 
     def __init__(self, root: str | os.PathLike, *, create: bool = False) -> None:
-        limits.text(os.fspath(root), "connect_target", "the lake folder")  # NUL, newlines
-        self.root = Path(root).expanduser().resolve()
+        self.root = full_path(root)
         if create:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
