@@ -4,7 +4,6 @@ traceback or a 5xx, and changes nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from tornado.httpclient import HTTPClientError
 
 from spot_lab.engines import connections
 from spot_lab.engines.duckdb_engine import DuckDBEngine
@@ -23,8 +21,6 @@ from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.flagged_rows import write_flagged
 from tests.support import as_nobody, immutable, snapshot, world_readable_copy
-
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 DAY = DEMO_DAY.isoformat()
 SPOT_LAB = str(Path(sys.executable).with_name("spot-lab"))
@@ -95,31 +91,6 @@ def test_kernel_writes_on_an_immutable_lake_are_refused_whole(flagged):
         _one_line_error(str(info.value))
         with pytest.raises(WriteError, match="read-only"):
             storyboard.save_storyboard(flagged, "flow", DEMO_DAY, anchor, "C2", "text")
-    assert snapshot(flagged) == before
-
-
-@pytest.fixture()
-def jp_server_config(flagged):
-    return {
-        "ServerApp": {"jpserver_extensions": {"spot_lab": True}},
-        "SpotLab": {"lake": str(flagged)},
-    }
-
-
-async def test_server_writes_on_an_immutable_lake_answer_409(jp_fetch, flagged):
-    anchor = _flagged_anchor(flagged)
-    bodies = {
-        "score": {"type": "flow", "date": DAY, "anchor": anchor, "severity": 1},
-        "storyboard": {"type": "flow", "date": DAY, "anchor": anchor, "title": "t", "text": "x"},
-    }
-    before = snapshot(flagged)
-    with immutable(flagged):
-        for endpoint, body in bodies.items():
-            with pytest.raises(HTTPClientError) as info:
-                await jp_fetch("spot-lab", "api", endpoint, method="POST", body=json.dumps(body))
-            answer = json.loads(info.value.response.body)
-            assert info.value.code == 409 and answer["reason"] == "write", answer
-            assert "read-only" in answer["error"] and "nothing was changed" in answer["error"]
     assert snapshot(flagged) == before
 
 

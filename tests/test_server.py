@@ -16,7 +16,7 @@ from tornado.httpclient import HTTPClientError
 from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.flagged_rows import write_flagged
-from tests.support import snapshot
+from tests.support import immutable, snapshot
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -323,6 +323,24 @@ class TestWithoutLake:
         assert "spot-lab generate" in answer["error"]
         code, answer = await refused(jp_fetch, "dates")
         assert code == 503 and "SPOT_LAB_LAKE" in answer["error"]
+
+
+# ---- a read-only lake (tests/test_faults.py has the other writers) ------------------------
+async def test_server_writes_on_an_immutable_lake_answer_409(jp_fetch, flagged):
+    anchor = Lake(flagged).read_partition("flow_scores", DEMO_DAY)["srcip"][0].as_py()
+    bodies = {
+        "score": {"type": "flow", "date": DAY, "anchor": anchor, "severity": 1},
+        "storyboard": {"type": "flow", "date": DAY, "anchor": anchor, "title": "t", "text": "x"},
+    }
+    before = snapshot(flagged)
+    with immutable(flagged):
+        for endpoint, body in bodies.items():
+            with pytest.raises(HTTPClientError) as info:
+                await jp_fetch("spot-lab", "api", endpoint, method="POST", body=json.dumps(body))
+            answer = json.loads(info.value.response.body)
+            assert info.value.code == 409 and answer["reason"] == "write", answer
+            assert "read-only" in answer["error"] and "nothing was changed" in answer["error"]
+    assert snapshot(flagged) == before
 
 
 # ---- the cell the sidebar inserts reaches %spot_threat intact ---------------------------------
