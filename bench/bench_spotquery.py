@@ -1,4 +1,4 @@
-"""Benchmarks of %%spotquery (run on demand: .venv/bin/python bench/bench_spotquery.py [--no-spark]).
+"""Benchmarks of %%spotquery (run on demand: .venv-bench/bin/python bench/bench_spotquery.py [--no-spark]).
 
 1. 1M rows from the embedded lake: %%spotquery vs DuckDB's own to_arrow_table().to_pandas()
    vs JupySQL's %%sql on the same DuckDB connection (targets: <= 1.3x DuckDB, >= 5x JupySQL).

@@ -8,7 +8,7 @@ load the day's flow files into pandas, filter on the IP and group per (sip, dip,
 dport) as Spot's expanded search did. Each runs in a fresh child process in the same run,
 so peak memory (ru_maxrss) is each side's own. Run on demand:
 
-    .venv/bin/python bench/bench_threat.py [--flows 10000000] [--runs 7]
+    .venv-bench/bin/python bench/bench_threat.py [--flows 10000000] [--runs 7]
 
 The generated lake is cached under bench/.cache/ (git-ignored).
 """

@@ -1,6 +1,6 @@
 """Benchmark: one page of GET /spot-lab/api/threats on a day with 10,000 flagged flows.
 
-Run on demand:  .venv/bin/python bench/bench_threats_api.py [--runs 30] [--browser]
+Run on demand:  .venv-bench/bin/python bench/bench_threats_api.py [--runs 30] [--browser]
 
 Generates a demo day (20,000 flows), flags 10,000 of them in flow_scores (10% of them
 analyst-scored), starts a real Jupyter server with the spot_lab extension, and times pages

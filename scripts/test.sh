@@ -19,8 +19,8 @@ fi
 . scripts/setup-env.sh test
 
 echo "==> ruff (lint + format)"
-ruff check spot_lab tests bench
-ruff format --check spot_lab tests bench
+ruff check spot_lab tests bench scripts
+ruff format --check spot_lab tests bench scripts
 
 echo "==> eslint + prettier, TypeScript unit tests"
 jlpm run lint:check

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from spot_lab import __version__
 from spot_lab.dates import parse_date
 from spot_lab.errors import InputError, SpotLabError
 
@@ -100,9 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="spot-lab", description="Investigate Apache Spot network data in Jupyter."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser("generate", help="write realistic demo days of flow, DNS and proxy data")
+    gen = sub.add_parser(
+        "generate",
+        help="write realistic demo days of flow, DNS and proxy data",
+        description="Write demo days of flow, DNS and proxy data, with injected threats, to a lake.",
+    )
     gen.add_argument("--lake", required=True, help="lake folder to create")
     gen.add_argument("--date", required=True, help="first day, YYYY-MM-DD")
     gen.add_argument("--days", default="1", help="number of consecutive days (default 1)")
@@ -114,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--quiet", action="store_true", help="no progress output")
     gen.set_defaults(run=_cmd_generate)
 
-    score = sub.add_parser("score", help="run Spot's suspicious-connects model for one day")
+    score = sub.add_parser(
+        "score",
+        help="run Spot's suspicious-connects model for one day",
+        description="Run Spot's suspicious-connects model on one day and write <type>_scores.",
+    )
     score.add_argument("--type", required=True, help="flow, dns or proxy")
     score.add_argument("--date", required=True, help="day to score, YYYY-MM-DD")
     where = score.add_mutually_exclusive_group()
@@ -127,14 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(run=_cmd_score)
 
     index = sub.add_parser(
-        "index", help="build one day's IP index of flows (fast %%spot_threat on the lake)"
+        "index",
+        help="build one day's IP index of flows (fast %%spot_threat on the lake)",
+        description="Build one day's IP index of flows, so %spot_threat skips the full scan.",
     )
     index.add_argument("--date", required=True, help="day to index, YYYY-MM-DD")
     index.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
     index.add_argument("--quiet", action="store_true", help="no progress output")
     index.set_defaults(run=_cmd_index)
 
-    demo = sub.add_parser("demo", help="open JupyterLab on the demo notebook (or run it headless)")
+    demo = sub.add_parser(
+        "demo",
+        help="open JupyterLab on the demo notebook (or run it headless)",
+        description="Open JupyterLab on the demo notebook, or run it headless (--execute).",
+    )
     demo.add_argument("--lake", help="demo lake folder (default: SpotLab.lake)")
     demo.add_argument(
         "--execute",
@@ -149,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
     demo.set_defaults(run=_cmd_demo)
 
-    check = sub.add_parser("check", help="verify that every parquet file of a lake is readable")
+    check = sub.add_parser(
+        "check",
+        help="verify that every parquet file of a lake is readable",
+        description="Verify that every parquet file of a lake is readable.",
+    )
     check.add_argument("--lake", help="lake folder (default: SpotLab.lake)")
     check.set_defaults(run=_cmd_check)
     return parser

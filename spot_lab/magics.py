@@ -32,7 +32,8 @@ from spot_lab.config import SpotLab, load_settings
 from spot_lab.dates import date_range
 from spot_lab.engines import connections
 from spot_lab.engines.base import Engine
-from spot_lab.engines.sqltools import confine_to_days, parameter_names, parse
+from spot_lab.engines.days import explain_empty
+from spot_lab.engines.sqltools import confine_to_days, parameter_names, parse, spot_table_refs
 from spot_lab.errors import SpotLabError
 
 
@@ -281,7 +282,13 @@ class SpotLabMagics(Magics):
             print(f"-- {engine.kind} ({engine.url})\n{rendered}")
             if values:
                 print(f"-- values: {values!r}")
+        read = [t.name.lower() for t in spot_table_refs(statements[0])]
+        on_lake = getattr(engine, "lake", None) is not None
+        if days is not None and on_lake:  # a folder listing: cheap enough to check first
+            explain_empty(engine, read, *days)
         result = self._run(engine, text, params)
+        if days is not None and not on_lake and result.empty:  # a cluster: only when empty
+            explain_empty(engine, read, *days)
         if args.name:
             self.shell.user_ns[args.name] = result
         self.shell.user_ns["_spotquery"] = result

@@ -49,13 +49,26 @@ def test_regular_pair_scores_high_random_pair_low(tmp_path):
     assert regular.connections == 288
 
 
-def test_injected_c2_pair_tops_the_demo_day(demo_lake_path):
-    truth = json.loads((demo_lake_path / "ground_truth.json").read_text())
-    c2 = next(s for s in truth["scenarios"] if s["name"] == "c2_beaconing")
+def test_injected_c2_pair_scores_high_on_the_demo_day(demo_lake_path):
+    """The demo's C2 (its sleep and jitter drawn per seed) is a strong beacon candidate, but
+    so are the benign look-alikes (NTP, monitoring polls): the beacon score alone cannot tell
+    them apart, which is why the triage list combines it with rarity and history."""
+    scenarios = json.loads((demo_lake_path / "ground_truth.json").read_text())["scenarios"]
+    c2 = next(s for s in scenarios if s["name"] == "c2_beaconing")
+    ntp = next(s for s in scenarios if s["name"] == "ntp_sync")
     out = beacon_scores(DuckDBEngine(Lake(demo_lake_path)), DEMO_DAY).to_pandas()
-    top = out.iloc[0]
-    assert top.dstip in c2["anchors"]["ips"] and top.srcip in c2["internal_hosts"]
-    # a random benign pair with enough connections is far from the top
-    others = out[~out.dstip.isin(c2["anchors"]["ips"]) & ~out.srcip.isin(c2["anchors"]["ips"])]
+    mine = out[out.dstip.isin(c2["anchors"]["ips"]) & out.srcip.isin(c2["internal_hosts"])]
+    assert len(mine) == 1
+    score = mine.iloc[0].score
+    assert score > 0.6 and score > out.score.quantile(0.7)
+    assert (
+        abs(mine.iloc[0].mean_interval - c2["parameters"]["sleep_s"])
+        < 0.5 * c2["parameters"]["sleep_s"]
+    )
+    ntp_pairs = out[out.dstip.isin(ntp["anchors"]["ips"])]
+    assert len(ntp_pairs) and ntp_pairs.score.max() > 0.9  # benign, and as regular as it gets
+    # a random pair that is neither an injected scenario nor a look-alike scores low
+    anchors = {ip for s in scenarios for ip in s["anchors"]["ips"] + s["internal_hosts"]}
+    others = out[~out.dstip.isin(anchors) & ~out.srcip.isin(anchors)]
     pick = others.sample(1, random_state=1).iloc[0]
-    assert pick.score < top.score - 0.1
+    assert pick.score < score - 0.1

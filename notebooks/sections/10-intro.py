@@ -6,8 +6,11 @@
 # Spot's suspicious-connects model, run by `spot-lab score`). The same cells run on a
 # real Spot cluster: `%spot_connect hive://user@host:10000/spot`.
 #
-# The generated day hides six threat scenarios (C2 beaconing, data exfiltration, an
-# inbound port scan, DNS tunnelling, a DGA/NXDOMAIN burst, a phishing chain).
+# The generated day hides thirteen attacks (C2 beaconing, a strobe, a long connection, data
+# exfiltration over flows and HTTP, an internal port scan, SSH and RDP brute force, lateral
+# movement, DNS tunnelling, a DGA, a phishing chain, a beacon through the proxy) among eight
+# benign look-alikes (NTP, updates, backups, heartbeats, monitoring, Internet scanners, DNS
+# blocklist and antivirus lookups), each with parameters drawn per seed.
 # `ground_truth.json` lists them; the model does not read it.
 
 # %%

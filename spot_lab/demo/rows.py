@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spot_lab.demo import world_data as W
 from spot_lab.store.schema import TABLES
 
 US_PER_HOUR = 3_600_000_000
@@ -86,3 +87,40 @@ def ephemeral(rng: np.random.Generator, n: int) -> np.ndarray:
     windows = rng.integers(49152, 65536, n)
     linux = rng.integers(32768, 61000, n)
     return np.where(rng.random(n) < 0.75, windows, linux)
+
+
+def flow_rows(day, us, sip, dip, sport, dport, ipkt, ibyt, *, flag=".AP.SF", opkt=0, obyt=0,
+              tdur=None, sas=0, das=0, rip=W.ROUTERS[0], proto="TCP", internal_src=True):  # fmt: skip
+    """Flow records of an injected scenario (scalars broadcast to every row)."""
+    n = len(us)
+    tdur = np.zeros(n, np.float32) if tdur is None else np.round(tdur, 3).astype(np.float32)
+    return make_rows(
+        "flow", day, us, tdur=tdur, sip=sip, dip=dip, sport=sport, dport=dport, proto=proto,
+        flag=flag, fwd=0, stos=0, ipkt=ipkt, ibyt=ibyt, opkt=opkt, obyt=obyt, input=1, output=2,
+        sas=sas, das=das, dtos=0, dir=int(internal_src), rip=rip,
+    )  # fmt: skip
+
+
+def dns_rows(day, us, client, names, qtype, rcode, answer, frame_len, rng):
+    """DNS responses to `client` as tshark writes them, from one of the resolvers."""
+    n = len(us)
+    return make_rows(
+        "dns", day, us, frame_len=frame_len, ip_dst=client,
+        ip_src=rng.choice(np.array(W.RESOLVERS, dtype=object), n), dns_qry_name=names,
+        dns_qry_class="0x00000001", dns_qry_type=qtype, dns_qry_rcode=rcode, dns_a=answer,
+    )  # fmt: skip
+
+
+def proxy_rows(day, us, client, host, method, path, query, *, agent, referer="-", code="200",
+               ctype="text/html", ext="-", scbytes, csbytes, webcat="Uncategorized", user="-",
+               scheme="https", port="443", rng):  # fmt: skip
+    """Blue Coat proxy requests of `client` (scalars broadcast to every row)."""
+    n = len(us)
+    return make_rows(
+        "proxy", day, us, clientip=client, host=host, reqmethod=method, useragent=agent,
+        resconttype=ctype, duration=rng.integers(80, 2500, n).astype(np.int32), username=user,
+        authgroup="-", exceptionid="-", filterresult="OBSERVED", webcat=webcat, referer=referer,
+        respcode=code, action="ALLOWED", urischeme=scheme, uriport=port, uripath=path,
+        uriquery=query, uriextension=ext, serverip=rng.choice(np.array(W.PROXIES, dtype=object), n),
+        scbytes=scbytes, csbytes=csbytes, virusid="-", bcappname="-", bcappoper="-",
+    )  # fmt: skip

@@ -30,102 +30,100 @@ def _registered(name: str) -> str:
 
 
 class World:
-    """The demo organisation and the Internet it talks to; fixed for a seed."""
+    """The demo organisation and the Internet it talks to; fixed for a seed.
+
+    Built in steps: internal hosts by role, public hosts, names, people, then the actors of
+    the scenarios (infected hosts, attackers' and benign services' addresses and names).
+    """
 
     def __init__(self, seed: int) -> None:
-        rng = np.random.default_rng([seed, 0])
-        self.rng = rng
-        ips: list[str] = []
-        asn: list[int] = []
-        router: list[str] = []
+        self.seed = seed
+        self.rng = np.random.default_rng([seed, 0])
+        self.moved_to: set[str] = set()  # lateral movement's targets so far (new each day)
+        self.ip_list: list[str] = []
+        self._asn: list[int] = []
+        self._router: list[str] = []
+        self._internal_hosts()
+        site_ips = self._public_hosts()
+        self._names(site_ips)
+        self._people()
+        self._actors()
 
-        def add(ip: str, as_number: int = 0, rip: str = "") -> int:
-            ips.append(ip)
-            asn.append(as_number)
-            router.append(rip)
-            return len(ips) - 1
+    def _add(self, ip: str, as_number: int = 0, rip: str = "") -> int:
+        self.ip_list.append(ip)
+        self._asn.append(as_number)
+        self._router.append(rip)
+        return len(self.ip_list) - 1
 
-        # internal hosts by role
-        def hosts(cidr: str, first: int, count: int, rip: str) -> np.ndarray:
-            net = ipaddress.ip_network(cidr)
-            offsets = np.sort(rng.choice(np.arange(first, net.num_addresses - 1), count, False))
-            return np.array([add(str(net[int(o)]), 0, rip) for o in offsets])
+    def _hosts(self, cidr: str, first: int, count: int, rip: str) -> np.ndarray:
+        net = ipaddress.ip_network(cidr)
+        offsets = np.sort(self.rng.choice(np.arange(first, net.num_addresses - 1), count, False))
+        return np.array([self._add(str(net[int(o)]), 0, rip) for o in offsets])
 
+    def _internal_hosts(self) -> None:
         for ip in W.ROUTERS:
-            add(ip, 0, ip)
-        self.resolvers = np.array([add(ip, 0, W.ROUTERS[0]) for ip in W.RESOLVERS])
+            self._add(ip, 0, ip)
+        self.resolvers = np.array([self._add(ip, 0, W.ROUTERS[0]) for ip in W.RESOLVERS])
         named = [ip for ip in W.NAMED_HOSTS if ip.startswith("10.0.1.") and ip not in W.RESOLVERS]
-        servers = [add(ip, 0, W.ROUTERS[0]) for ip in named]
-        servers += list(hosts("10.0.1.0/24", 60, 25, W.ROUTERS[0]))
+        servers = [self._add(ip, 0, W.ROUTERS[0]) for ip in named]
+        servers += list(self._hosts("10.0.1.0/24", 60, 25, W.ROUTERS[0]))
         self.servers = np.array(servers)
-        self.dmz = hosts("10.0.2.0/24", 10, 8, W.ROUTERS[2])
-        hq = hosts("10.0.10.0/23", 20, 260, W.ROUTERS[0])
-        branch = hosts("10.0.20.0/24", 20, 70, W.ROUTERS[1])
-        vpn = hosts("10.0.30.0/24", 10, 40, W.ROUTERS[0])
+        self.dmz = self._hosts("10.0.2.0/24", 10, 8, W.ROUTERS[2])
+        hq = self._hosts("10.0.10.0/23", 20, 260, W.ROUTERS[0])
+        branch = self._hosts("10.0.20.0/24", 20, 70, W.ROUTERS[1])
+        vpn = self._hosts("10.0.30.0/24", 10, 40, W.ROUTERS[0])
         self.clients = np.concatenate([hq, branch, vpn])
-        self.n_internal = len(ips)
+        self.n_internal = len(self.ip_list)
 
-        # public hosts: popular sites' servers first (the popular end), then the long tail
+    def _public_hosts(self) -> dict[str, list[int]]:
+        """Popular sites' servers first (the popular end), then the long tail. Big sites answer
+        from pools of addresses (CDNs, load balancers), as in real traffic: no single public IP
+        carries a large share of the day."""
         self.prefix_asn = {p: a for _, p, a, _ in W.PUBLIC_PREFIXES}
-        self.used: set[str] = set(ips)
-        # Big sites answer from pools of addresses (CDNs, load balancers), as in real traffic:
-        # no single public IP carries a large share of the day.
+        self.used: set[str] = set(self.ip_list)
         site_ips = {}
         for name, _cat, prefix, _app in W.POPULAR_SITES:
-            site_ips[name] = [add(self._fresh(prefix), self.prefix_asn[prefix]) for _ in range(16)]
-        self.n_popular_ips = len(ips) - self.n_internal
+            site_ips[name] = [self._add(self._fresh(prefix), self.prefix_asn[prefix])
+                              for _ in range(16)]  # fmt: skip
+        self.n_popular_ips = len(self.ip_list) - self.n_internal
         prefixes = [p for _, p, _, _ in W.PUBLIC_PREFIXES]
         for i in range(1800):
             prefix = prefixes[i % len(prefixes)]
-            add(self._fresh(prefix), self.prefix_asn[prefix])
-        self.public = np.arange(self.n_internal, len(ips))
-        self.ips = pa.array(ips, pa.string())
-        self.ip_list = ips
-        self.asn = np.array(asn, dtype=np.int32)
-        self.router = np.array(router, dtype=object)
+            self._add(self._fresh(prefix), self.prefix_asn[prefix])
+        self.public = np.arange(self.n_internal, len(self.ip_list))
+        self.ips = pa.array(self.ip_list, pa.string())
+        self.asn = np.array(self._asn, dtype=np.int32)
+        self.router = np.array(self._router, dtype=object)
         site_share = np.repeat(zipf(len(W.POPULAR_SITES), 1.0) / 16, 16)
         tail_share = zipf(len(self.public) - self.n_popular_ips, 0.8)
         self.public_p = np.concatenate([0.55 * site_share, 0.45 * tail_share])
-        self.client_p = rng.lognormal(0, 0.7, len(self.clients))
+        self.client_p = self.rng.lognormal(0, 0.7, len(self.clients))
         self.client_p /= self.client_p.sum()
+        return site_ips
 
-        # names: popular sites, the benign long tail, internal names, PTR names
-        names: list[str] = []
-        answer: list[str] = []
-        webcat: list[str] = []
-        app: list[str] = []
+    def _names(self, site_ips: dict[str, list[int]]) -> None:
+        """Popular sites, the benign long tail, internal names, PTR names."""
+        rng, ips = self.rng, self.ip_list
+        rows: list[tuple[str, str, str, str]] = []  # name, answer, web category, application
         for name, cat, _prefix, bcapp in W.POPULAR_SITES:
-            names.append(name)
             pool = rng.choice(site_ips[name], int(rng.integers(1, 3)), replace=False)
-            answer.append("|".join(ips[int(i)] for i in pool))
-            webcat.append(cat)
-            app.append(bcapp)
-        self.n_popular_names = len(names)
+            rows.append((name, "|".join(ips[int(i)] for i in pool), cat, bcapp))
+        self.n_popular_names = len(rows)
         tail_ips = self.public[self.n_popular_ips :]
-        seen = set(names)
-        while len(names) < self.n_popular_names + 900:
-            a, b = rng.choice(W.TAIL_WORDS, 2, replace=False)
-            tld = W.TAIL_TLDS[int(rng.integers(len(W.TAIL_TLDS)))]
-            name = f"{'www.' if rng.random() < 0.6 else ''}{a}{b}.{tld}"
-            if name in seen:
-                continue
-            seen.add(name)
-            names.append(name)
-            answer.append(ips[int(rng.choice(tail_ips))])
-            webcat.append(W.TAIL_CATEGORIES[int(rng.integers(len(W.TAIL_CATEGORIES)))])
-            app.append("-")
-        self.n_web_names = len(names)
+        self.taken = {r[0] for r in rows}
+        while len(rows) < self.n_popular_names + 900:
+            name = self._word_name("www." if rng.random() < 0.6 else "", W.TAIL_TLDS, "")
+            category = W.TAIL_CATEGORIES[int(rng.integers(len(W.TAIL_CATEGORIES)))]
+            rows.append((name, ips[int(rng.choice(tail_ips))], category, "-"))
+        self.n_web_names = len(rows)
         for name in W.INTERNAL_NAMES:
-            names.append(name)
-            answer.append("" if name.startswith("_") else ips[int(rng.choice(self.servers))])
-            webcat.append("Intranet")
-            app.append("-")
+            answer = "" if name.startswith("_") else ips[int(rng.choice(self.servers))]
+            rows.append((name, answer, "Intranet", "-"))
         self.n_internal_names = len(W.INTERNAL_NAMES)
         for idx in rng.choice(self.public, 300, replace=False):
-            names.append(".".join(reversed(ips[int(idx)].split("."))) + ".in-addr.arpa")
-            answer.append("")
-            webcat.append("-")
-            app.append("-")
+            rows.append((".".join(reversed(ips[int(idx)].split("."))) + ".in-addr.arpa", "",
+                         "-", "-"))  # fmt: skip
+        names, answer, webcat, app = (list(c) for c in zip(*rows, strict=True))
         self.names = np.array(names, dtype=object)
         self.name_len = np.array([len(n) for n in names], dtype=np.int32)
         self.answer = np.array(answer, dtype=object)
@@ -133,66 +131,59 @@ class World:
         self.app = np.array(app, dtype=object)
         self.referer = np.array([f"https://{n}/" for n in names], dtype=object)
 
-        # per-client habits: main browser and user name
-        first = [
-            "anna",
-            "ben",
-            "carla",
-            "dan",
-            "eva",
-            "finn",
-            "gina",
-            "hugo",
-            "ines",
-            "jack",
-            "kara",
-            "leo",
-            "mia",
-            "nils",
-            "olga",
-            "paul",
-        ]
-        last = [
-            "smith",
-            "jones",
-            "garcia",
-            "muller",
-            "rossi",
-            "novak",
-            "kim",
-            "silva",
-            "brown",
-            "lopez",
-            "weber",
-            "meyer",
-        ]
+    def _word_name(self, prefix: str, tlds: tuple, joiner: str) -> str:
+        """A fresh two-word domain name (never one of the world's names)."""
+        while True:
+            a, b = self.rng.choice(W.TAIL_WORDS, 2, replace=False)
+            tld = tlds[int(self.rng.integers(len(tlds)))]
+            name = f"{prefix}{a}{joiner}{b}.{tld}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def _people(self) -> None:
+        """Per-client habits: main browser and user name."""
+        rng = self.rng
         self.client_agent = rng.choice(6, len(self.clients), p=[0.45, 0.25, 0.12, 0.08, 0.06, 0.04])
         self.username = np.array(
-            [f"{rng.choice(first)}.{rng.choice(last)}{int(rng.integers(1, 99))}"
+            [f"{rng.choice(W.FIRST_NAMES)}.{rng.choice(W.LAST_NAMES)}{int(rng.integers(1, 99))}"
              for _ in self.clients], dtype=object)  # fmt: skip
 
-        # threat actors: fixed for the seed so they persist across days
-        self.c2_ip = self._fresh(W.ACTOR_PREFIXES["c2"])
-        self.exfil_ip = self._fresh(W.ACTOR_PREFIXES["exfil"])
-        self.scanner_ip = self._fresh(W.ACTOR_PREFIXES["scanner"])
-        self.phish_ip = self._fresh(W.ACTOR_PREFIXES["phishing"])
-        self.dga_ip = self._fresh(W.ACTOR_PREFIXES["dga"])
-        self.c2_name = "api.telemetry-cdn-sync.com"
-        self.exfil_host = "upload.safe-backup-share.net"
-        self.tunnel_domain = "cloudsync-metrics.net"
-        self.phish_host = "sharepoint-docview.com"
-        busiest = self.clients[np.argsort(-self.client_p, kind="stable")[:12]]
-        # infected machines are busy workstations in daily use: the attack is a small share of
-        # their traffic, which is what makes it stand out for a per-host model
-        actors = rng.choice(busiest, 6, replace=False)
-        self.c2_host, self.exfil_client, self.tunnel_client, self.dga_client = (
-            self.ip_list[int(i)] for i in actors[:4])  # fmt: skip
-        self.actor_clients = {self.ip_list[int(i)] for i in actors}
+    def _actors(self) -> None:
+        """Who the scenarios involve, fixed for the seed so they persist across days: infected
+        workstations drawn from the whole fleet (busier ones more likely, any can be), and
+        attackers' addresses in prefixes drawn per seed (no country or network to learn)."""
+        rng = self.rng
+        picks = rng.choice(self.clients, len(W.ACTOR_ROLES), replace=False, p=self.client_p)
+        self.actor = {
+            role: self.ip_list[int(i)] for role, i in zip(W.ACTOR_ROLES, picks, strict=True)
+        }
+        self.actor_clients = set(self.actor.values())
+        prefixes = [p for _, p, _, _ in W.PUBLIC_PREFIXES if p not in W.NOT_FOR_ACTORS]
+        self.actor_ip = {role: self._fresh(prefixes[int(rng.integers(len(prefixes)))])
+                         for role in W.ACTOR_IP_ROLES}  # fmt: skip
+        tlds = W.ACTOR_TLDS
+        self.actor_name = {
+            "c2": self._word_name(f"{rng.choice(W.SUBDOMAIN_WORDS)}.", tlds, "-"),
+            "exfil": self._word_name(f"{rng.choice(W.SUBDOMAIN_WORDS)}.", tlds, "-"),
+            "tunnel": self._word_name("", tlds, "-"),
+            "phishing": self._word_name("", tlds, "-"),
+            "proxy_beacon": self._word_name(f"{rng.choice(W.SUBDOMAIN_WORDS)}.", tlds, ""),
+        }
+        self.benign_ip = {role: [self._fresh(prefix) for _ in range(count)]
+                          for role, (prefix, count) in W.BENIGN_IPS.items()}  # fmt: skip
 
-    def _fresh(self, prefix: str) -> str:
+    def fresh_ips(self, rng: np.random.Generator, count: int) -> list[str]:
+        """`count` public addresses nobody else uses, drawn with `rng` (a day's scanners)."""
+        prefixes = [p for _, p, _, _ in W.PUBLIC_PREFIXES if p not in W.NOT_FOR_ACTORS]
+        return [self._fresh(prefixes[int(rng.integers(len(prefixes)))], rng)
+                for _ in range(count)]  # fmt: skip
+
+    def _fresh(self, prefix: str, rng: np.random.Generator | None = None) -> str:
         net = ipaddress.ip_network(prefix)
+        rng = self.rng if rng is None else rng
         while True:
-            ip = net[int(self.rng.integers(1, net.num_addresses - 1))]
+            ip = net[int(rng.integers(1, net.num_addresses - 1))]
             text = str(ip)
             if text not in self.used and text.split(".")[-1] not in ("0", "255"):
                 self.used.add(text)
@@ -220,7 +211,8 @@ class World:
             sites.append(f"{where},{name},{site},{lat},{lon}")
         (folder / "ipranges.csv").write_text("\n".join(ranges) + "\n")
         (folder / "sites.csv").write_text("\n".join(sites) + "\n")
-        top = list(dict.fromkeys(_registered(n) for n, *_ in W.POPULAR_SITES))
+        top = list(dict.fromkeys([*(_registered(n) for n, *_ in W.POPULAR_SITES),
+                                  *W.KNOWN_SERVICE_DOMAINS]))  # fmt: skip
         (folder / "top-1m.csv").write_text("".join(f"{i},{d}\n" for i, d in enumerate(top, 1)))
 
 

@@ -55,14 +55,39 @@ PUBLIC_PREFIXES: tuple[tuple[str, str, int, str], ...] = (
     ("RO", "86.120.0.0/16", 8708, "RCS & RDS"),
 )
 
-# Prefixes reserved for the threat actors (never used by normal traffic).
-ACTOR_PREFIXES = {
-    "c2": "113.160.0.0/16",
-    "exfil": "86.120.0.0/16",
-    "scanner": "123.125.0.0/16",
-    "phishing": "5.160.0.0/16",
-    "dga": "93.72.0.0/16",
+# Actors of the scenarios. Their public addresses are fresh (used by nobody else) in a prefix
+# drawn per seed from PUBLIC_PREFIXES, except these (tiny or anycast).
+NOT_FOR_ACTORS = ("8.8.8.0/24",)
+ACTOR_ROLES = (
+    "c2",
+    "strobe",
+    "long",
+    "exfil",
+    "scanner",
+    "ssh",
+    "rdp",
+    "tunnel",
+    "dga",
+    "proxy_beacon",
+)  # fmt: skip  (infected workstations, one per role)
+ACTOR_IP_ROLES = ("c2", "strobe", "long", "exfil", "ssh", "rdp", "phishing", "dga")
+ACTOR_TLDS = ("com", "net", "org", "info", "io", "xyz", "online", "site")
+SUBDOMAIN_WORDS = ("api", "cdn", "static", "update", "telemetry", "img", "sync", "edge", "app")
+# Benign services' own addresses: (prefix, how many); fresh, so a look-alike is told apart.
+BENIGN_IPS = {
+    "ntp": ("194.109.0.0/16", 4),  # a pool's servers
+    "backup": ("52.0.0.0/16", 1),  # cloud object storage
+    "heartbeat": ("52.0.0.0/16", 3),  # a sync service's edge
+    "updates": ("13.107.0.0/16", 4),  # an update CDN
 }
+UPDATE_HOSTS = ("ctldl.windowsupdate.com", "edgedl.me.gvt1.com", "download.mozilla.org",
+                "swcdn.apple.com")  # fmt: skip
+HEARTBEAT_HOSTS = ("bolt.dropbox.com", "wss-primary.slack.com")
+# Registered domains of well-known services in any top-1m list (written to context/top-1m.csv).
+KNOWN_SERVICE_DOMAINS = ("windowsupdate.com", "gvt1.com", "mozilla.org", "apple.com",
+                         "dropbox.com", "slack.com", "spamhaus.org", "spamcop.net",
+                         "barracudacentral.org", "sophosxl.net", "mcafee.com", "e5.sk",
+                         "ntp.org")  # fmt: skip
 
 # Internal network: (name, CIDR or a-b range, site, role). Order matters for "first match wins".
 SUBNETS: tuple[tuple[str, str, str, str], ...] = (
@@ -92,9 +117,14 @@ NAMED_HOSTS = {
     "10.0.1.20": "File server",
     "10.0.1.25": "Mail relay",
     "10.0.1.10": "Domain controller",
+    "10.0.1.30": "Monitoring server",
     "10.0.3.10": "Proxy farm node 1",
     "10.0.3.11": "Proxy farm node 2",
 }
+MONITORING = "10.0.1.30"
+DOMAIN_CONTROLLER = "10.0.1.10"
+FILE_SERVER = "10.0.1.20"
+MAIL_RELAY = "10.0.1.25"
 ROUTERS = ("10.0.0.1", "10.0.0.2", "10.0.0.3")
 RESOLVERS = ("10.0.1.53", "10.0.1.54")
 PROXIES = ("10.0.3.10", "10.0.3.11")
@@ -329,3 +359,13 @@ QUERIES = (
     "?session=active",
     "?t=1732789200",
 )
+
+FIRST_NAMES = ("anna", "ben", "carla", "dan", "eva", "finn", "gina", "hugo", "ines", "jack",
+               "kara", "leo", "mia", "nils", "olga", "paul")  # fmt: skip
+LAST_NAMES = ("smith", "jones", "garcia", "muller", "rossi", "novak", "kim", "silva", "brown",
+              "lopez", "weber", "meyer")  # fmt: skip
+# Dictionary words of word-list DGAs (none of them in TAIL_WORDS, so no benign name repeats).
+DGA_WORDS = ("table", "answer", "history", "thousand", "region", "picture", "silver",
+             "famous", "winter", "letter", "animal", "mountain", "science", "kitchen", "engine",
+             "number", "yellow", "window", "simple", "father", "mother", "island", "country",
+             "measure", "village", "bottle", "summer", "doctor", "planet", "object")  # fmt: skip

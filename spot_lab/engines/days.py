@@ -14,15 +14,28 @@ from spot_lab import queries
 from spot_lab.dates import date_range as make_range
 from spot_lab.dates import parse_date
 from spot_lab.errors import InputError
+from spot_lab.store.schema import table as check_table
 
 
-def available_days(engine, data_type: str) -> list[dt.date]:
-    """Days holding raw data of the type: the lake's folders, or the engine's partitions."""
+def available_days(engine, table: str) -> list[dt.date]:
+    """Days holding rows of a Spot table (a data type names its raw table): the lake's
+    folders, or the engine's partitions."""
     lake = getattr(engine, "lake", None)
     if lake is not None:
-        return lake.days(data_type)
-    rows = engine.df(queries.sql("investigation", f"days_with_data_{data_type}"))
+        return lake.days(table)
+    check_table(table)  # a name from spot_lab.store.schema, spliced as an identifier
+    rows = engine.df(queries.render("investigation", "days_with_data", table=table))
     return sorted({dt.date(int(r.y), int(r.m), int(r.d)) for r in rows.itertuples()})
+
+
+def explain_empty(engine, tables: Sequence[str], first: dt.date, last: dt.date) -> None:
+    """Raise, naming the days that have data, when a table a query read has none in the
+    range: an empty answer then means "wrong day", not "nothing matched"."""
+    for table in dict.fromkeys(tables):
+        days = available_days(engine, table)
+        if not any(first <= d <= last for d in days):
+            where = f"{table} data exists on {list_days(days)}" if days else f"{table} is empty"
+            raise InputError(f"no {table} data {span_text(first, last)}: {where}")
 
 
 def resolve_range(

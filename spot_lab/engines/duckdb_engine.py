@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ class DuckDBEngine(Engine):
 
         try_register(self.con, self.lake.root, functions=False)  # the network_context relation
         self._functions_pending = True
+        self._worker: ThreadPoolExecutor | None = None
 
     def _execute(self, sql: str, values: list[Any]) -> pa.Table:
         if self._functions_pending and "spot_" in sql.lower():
@@ -39,10 +43,35 @@ class DuckDBEngine(Engine):
             try_register(self.con, self.lake.root, relation=False)
         self.connection.refresh(sql)
         try:
-            rel = self.con.sql(sql, params=values or None)
-            return rel.to_arrow_table() if rel is not None else pa.table({})
+            if threading.current_thread() is threading.main_thread():
+                return self._interruptible(sql, values)
+            return self._run(sql, values)
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
             raise self.error(sql, exc) from None
 
+    def _run(self, sql: str, values: list[Any]) -> pa.Table:
+        rel = self.con.sql(sql, params=values or None)
+        return rel.to_arrow_table() if rel is not None else pa.table({})
+
+    def _interruptible(self, sql: str, values: list[Any]) -> pa.Table:
+        """The kernel's stop button is a SIGINT to the main thread, and DuckDB looks at Python's
+        signals only now and then (some plans run minutes without looking). So the main
+        thread waits in Python, where SIGINT lands at once, and the query runs on a worker;
+        an interrupt becomes DuckDB's own, which stops any plan within a chunk."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="spot-lab-duckdb")
+        future = self._worker.submit(self._run, sql, values)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            self.con.interrupt()
+            with contextlib.suppress(Exception):  # the worker ends with DuckDB's interrupt
+                future.result()
+            raise
+
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
         self.connection.close()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
+import threading
 import time
 from typing import Any
 
@@ -151,15 +153,17 @@ class HiveEngine(ClusterEngine):
 
         cursor = self.connection.cursor()
         try:
-            try:
-                cursor.execute(sql, tuple(values) if values else None, async_=True)
-                self._wait(cursor, ttypes)
-                if cursor._operationHandle is None or not cursor._operationHandle.hasResultSet:
-                    return pa.table({})
-                return self._fetch_arrow(cursor, ttypes)
-            except KeyboardInterrupt:
-                self._cancel(cursor)
-                raise
+            with _HeldInterrupts() as held:
+                try:
+                    cursor.execute(sql, tuple(values) if values else None, async_=True)
+                    self._wait(cursor, ttypes, held)
+                    handle = cursor._operationHandle
+                    if handle is None or not handle.hasResultSet:
+                        return pa.table({})
+                    return self._fetch_arrow(cursor, ttypes, held)
+                except KeyboardInterrupt:
+                    self._cancel(cursor)
+                    raise
         except QueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - driver errors become one line
@@ -168,7 +172,7 @@ class HiveEngine(ClusterEngine):
             with contextlib.suppress(Exception):  # closing a dead operation is best effort
                 cursor.close()
 
-    def _wait(self, cursor, ttypes) -> None:
+    def _wait(self, cursor, ttypes, held: _HeldInterrupts) -> None:
         states = ttypes.TOperationState
         names = states._VALUES_TO_NAMES
         started = time.monotonic()
@@ -192,6 +196,7 @@ class HiveEngine(ClusterEngine):
             if done:
                 message = status.errorMessage or f"query ended in state {self.last_state}"
                 raise _HiveErrorText(message)
+            held.check()
             time.sleep(delay)
             delay = min(delay * 2, self.poll_interval)  # short queries return fast
 
@@ -202,7 +207,7 @@ class HiveEngine(ClusterEngine):
         except Exception:  # noqa: BLE001 - the interrupt wins even if cancel fails
             pass
 
-    def _fetch_arrow(self, cursor, ttypes) -> pa.Table:
+    def _fetch_arrow(self, cursor, ttypes, held: _HeldInterrupts) -> pa.Table:
         description = cursor.description
         names = [d[0].split(".")[-1] for d in description]  # Hive may prefix with the table
         type_codes = [d[1] for d in description]
@@ -210,6 +215,7 @@ class HiveEngine(ClusterEngine):
         client = self.connection.client
         handle = cursor._operationHandle
         while True:
+            held.check()
             request = ttypes.TFetchResultsReq(
                 operationHandle=handle,
                 orientation=ttypes.TFetchOrientation.FETCH_NEXT,
@@ -238,6 +244,36 @@ class HiveEngine(ClusterEngine):
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a dead transport is best effort
             self.connection.close()
+
+
+class _HeldInterrupts:
+    """SIGINT (the kernel's stop button) held while a Thrift call is on the wire and raised at
+    the next safe point (between polls, between fetches): a reply cut in half would leave the
+    connection unusable. Only the main thread can handle signals; elsewhere nothing changes."""
+
+    def __init__(self) -> None:
+        self.pending = self.installed = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _HeldInterrupts:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._hold)
+            self.installed = True
+        return self
+
+    def _hold(self, _signum, _frame) -> None:
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind, *_) -> None:
+        if self.installed:  # None: a handler set outside Python; Python's own is the fallback
+            signal.signal(signal.SIGINT, self.previous or signal.default_int_handler)
+        if self.pending and kind is None:
+            raise KeyboardInterrupt
 
 
 def _fast_protocol(transport):

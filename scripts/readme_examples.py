@@ -1,0 +1,250 @@
+"""The README's "real output" blocks, produced from the demo lake so they never drift.
+
+Each block is marked in the Markdown with `<!-- example: NAME -->` on the line before its
+fence; EXAMPLES below says what produces it: IPython cells (shown as `In [n]:` transcripts)
+or shell commands (shown as `$ ...`), run on the demo lake that `spot-lab demo` makes (same
+seed, date and size), generated and scored once into a cache folder.
+
+    python scripts/readme_examples.py --write   # run every example, rewrite the blocks
+    python scripts/readme_examples.py --check   # run them, fail on any block that differs
+
+The check masks what changes from run to run (durations, rates); everything else must match
+exactly. `{name}` in an example is filled from the demo lake's ground truth (the generator
+draws its scenarios per seed), so a README example always names a real threat of the lake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md"]
+SHOWN_LAKE = "~/.spot-lab/demo-lake"  # where the demo puts its lake; shown instead of the cache
+SHOWN_SCRATCH = "/tmp"  # an example's own scratch folder (`{scratch}`), as shown
+MARK = re.compile(r"^<!-- example: ([\w-]+) -->$")
+# What changes between runs of the same example: masked before comparing.
+VOLATILE = [
+    (re.compile(r"\b\d+(?:\.\d+)? (?:s|ms)\b"), "<time>"),
+    (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
+    (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
+    (re.compile(r"/tmp/spot-lab-example-\w+"), SHOWN_SCRATCH),
+]
+
+# name -> (kind, steps). kind "ipython": each step is one cell; "shell": each a command line.
+EXAMPLES: dict[str, tuple[str, list[str]]] = {
+    "spotquery-show-sql": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "port = 443",
+            "%%spotquery --date {date} --show-sql --limit 5\n"
+            "SELECT srcip, dstip, sport, dport, proto, ibyt\n"
+            "FROM flow_scores\nWHERE dport = :port\nORDER BY ibyt DESC, srcip, dstip",
+        ],
+    ),
+    "spotquery-errors": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "%%spotquery\nSELECT nosuchcolumn FROM flow",
+            "%%spotquery\nSELECT * FROM flow WHERE sip = :undefined_ip",
+            "%%spotquery --date 2026-13-45\nSELECT 1",
+            "%%spotquery --from 2026-11-29 --to 2026-11-28\nSELECT 1",
+            "%%spotquery --date 2020-01-01\nSELECT COUNT(*) AS n FROM flow",
+            "%spot_connect hive://spot@127.0.0.1:1/spot?auth=NOSASL --alias cluster",
+        ],
+    ),
+    "cli-generate": (
+        "shell",
+        ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
+    ),
+    "cli-generate-errors": (
+        "shell",
+        [
+            "! spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28 --flows-per-day 2000"
+            " --quiet",
+            "spot-lab generate --lake {scratch}/x --date 2026-11-31",
+            "spot-lab generate --lake {scratch}/x --date 2026-11-28 --flows-per-day -5",
+            "spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28",
+            "! mkdir -p {scratch}/my-spot-warehouse/flow/hive",
+            "spot-lab generate --lake {scratch}/my-spot-warehouse --date 2026-11-28 --force",
+        ],
+    ),
+    "data-formats": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "%%spotquery --date {date}\nSELECT treceived, sip, dip, sport, dport, proto, flag, ipkt,"
+            " ibyt, rip\nFROM flow WHERE h = 9 ORDER BY unix_tstamp, sip, dip LIMIT 3",
+            "%%spotquery --date {date}\nSELECT frame_time, ip_dst, dns_qry_name, dns_qry_class,"
+            " dns_qry_type, dns_qry_rcode, dns_a\nFROM dns WHERE h = 9 ORDER BY unix_tstamp LIMIT 3",
+            "%%spotquery --date {date}\nSELECT p_date, p_time, clientip, reqmethod, respcode,"
+            " fulluri\nFROM proxy WHERE h = '09' ORDER BY p_time, clientip LIMIT 3",
+        ],
+    ),
+    "cli-index": (
+        "shell",
+        [
+            "spot-lab index --date {date} --lake {lake}",
+            "spot-lab index --date 2026-11-01 --lake {lake}",
+        ],
+    ),
+}
+
+
+# ---- the demo lake ------------------------------------------------------------------------
+def demo_lake(cache: Path) -> Path:
+    """The lake `spot-lab demo` makes, generated and scored once into `cache`."""
+    from spot_lab.demo.command import prepare_lake
+
+    lake = cache / "demo-lake"
+    with contextlib.redirect_stderr(io.StringIO()):  # progress lines
+        prepare_lake(lake, flows_per_day=200_000)
+    return lake
+
+
+def facts(lake: Path) -> dict[str, str]:
+    """Values examples may name: the day, the lake, and each scenario's first anchors."""
+    truth = json.loads((lake / "ground_truth.json").read_text())
+    values = {"date": truth["generator"]["first_date"], "lake": str(lake)}
+    for scenario in truth["scenarios"]:
+        anchors = scenario["anchors"]
+        for key, plural in (("ip", "ips"), ("name", "query_names"), ("uri", "uris")):
+            if anchors.get(plural):
+                values.setdefault(f"{scenario['name']}_{key}", anchors[plural][0])
+    return values
+
+
+# ---- running examples ---------------------------------------------------------------------
+def run_ipython(cells: list[str], lake: Path) -> str:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from spot_lab.engines import connections
+
+    os.environ["SPOT_LAB_LAKE"] = str(lake)
+    connections._session = None
+    shell = InteractiveShell.instance(colors="NoColor")
+    # every column, as a notebook's table shows them (a terminal would elide the middle ones)
+    shell.run_cell("import pandas as _pd; _pd.set_option('display.width', 250); "
+                   "_pd.set_option('display.max_columns', 30)", store_history=False)  # fmt: skip
+    out = io.StringIO()
+    lines = []
+    try:
+        for number, cell in enumerate(cells, 1):
+            first, *rest = cell.split("\n")
+            lines.append(f"In [{number}]: {first}")
+            lines += [f"   ...: {line}" for line in rest]
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                shell.run_cell(cell, store_history=True)
+            lines += [line.rstrip() for line in out.getvalue().rstrip("\n").split("\n") if line]
+            out.seek(0)
+            out.truncate()
+            lines.append("")
+    finally:
+        connections.session().close_all()
+        InteractiveShell.clear_instance()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def run_shell(commands: list[str]) -> str:
+    """Each command's output after `$ command`; a command starting with `!` runs unseen (it
+    prepares what the next ones show)."""
+    env = dict(os.environ, NO_COLOR="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    lines = []
+    for command in commands:
+        if command.startswith("!"):
+            subprocess.run(shlex.split(command[1:]), check=True, env=env, capture_output=True)
+            continue
+        done = subprocess.run(shlex.split(command), stdout=subprocess.PIPE, env=env, text=True,
+                              stderr=subprocess.STDOUT, timeout=600)  # fmt: skip
+        lines.append(f"$ {command}")
+        lines += [line.rstrip() for line in done.stdout.splitlines() if line]
+    return "\n".join(lines) + "\n"
+
+
+def produce(name: str, lake: Path, values: dict[str, str]) -> str:
+    kind, steps = EXAMPLES[name]
+    with tempfile.TemporaryDirectory(prefix="spot-lab-example-") as scratch:
+        steps = [step.format(scratch=scratch, **values) for step in steps]
+        text = run_ipython(steps, lake) if kind == "ipython" else run_shell(steps)
+        text = text.replace(scratch, SHOWN_SCRATCH)
+    return text.replace(str(lake), SHOWN_LAKE)
+
+
+# ---- the Markdown ---------------------------------------------------------------------------
+def blocks(text: str) -> dict[str, tuple[int, int]]:
+    """NAME -> (first line, end line) of the fenced block after each marker (0-based lines of
+    the block's body, end exclusive)."""
+    lines = text.split("\n")
+    found = {}
+    for i, line in enumerate(lines):
+        mark = MARK.match(line)
+        if not mark:
+            continue
+        if i + 1 >= len(lines) or not lines[i + 1].startswith("```"):
+            raise SystemExit(f"example {mark.group(1)}: no fenced block after its marker")
+        end = next((j for j in range(i + 2, len(lines)) if lines[j].startswith("```")), None)
+        if end is None:
+            raise SystemExit(f"example {mark.group(1)}: its block never closes")
+        found[mark.group(1)] = (i + 2, end)
+    return found
+
+
+def masked(text: str) -> str:
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite the marked blocks")
+    mode.add_argument("--check", action="store_true", help="fail when a block differs")
+    parser.add_argument("--cache", default=str(ROOT / ".demo" / "readme"), help="lake cache")
+    args = parser.parse_args(argv)
+    lake = demo_lake(Path(args.cache))
+    values = facts(lake)
+    problems = []
+    used: set[str] = set()
+    for doc in DOCS:
+        text = doc.read_text()
+        lines = text.split("\n")
+        found = blocks(text)
+        used |= set(found)
+        unknown = sorted(set(found) - set(EXAMPLES))
+        if unknown:
+            problems.append(f"{doc.name}: no example named {', '.join(unknown)}")
+        for name, (start, end) in sorted(found.items(), key=lambda kv: -kv[1][0]):
+            if name not in EXAMPLES:
+                continue
+            new = produce(name, lake, values).rstrip("\n").split("\n")
+            if args.write:
+                lines[start:end] = new
+            elif masked("\n".join(lines[start:end])) != masked("\n".join(new)):
+                problems.append(f"{doc.name}: example {name} differs from what the code prints")
+        if args.write:
+            doc.write_text("\n".join(lines))
+    problems += [f"example {name} is in no document" for name in sorted(set(EXAMPLES) - used)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems and args.check:
+        print(
+            "run `python scripts/readme_examples.py --write` and review the diff", file=sys.stderr
+        )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
