@@ -23,8 +23,10 @@ def positive_int(text: str, option: str = "the value") -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from spot_lab import limits
     from spot_lab.demo.generator import generate
 
+    limits.number(args.seed, "seed", "--seed")
     summary = generate(
         args.lake,
         parse_date(args.date),
@@ -91,8 +93,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (argparse prints the usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spot-lab", description="Investigate Apache Spot network data in Jupyter."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -185,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for option in ("lake", "conn", "output"):  # "" would silently mean the default
+            if getattr(args, option, None) == "":
+                raise InputError(f"--{option} is empty: give a folder or URL, or leave it out")
         return args.run(args)
     except SpotLabError as exc:
         print(f"spot-lab {args.command}: error: {exc}", file=sys.stderr)
@@ -192,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"spot-lab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the system refused (a read-only folder...): one line, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"spot-lab {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

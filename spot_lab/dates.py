@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from spot_lab.errors import InputError
+
+# fromisoformat alone also takes 20261129 and 2026-W48-7 (Python 3.11): the form first
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(text: str | dt.date) -> dt.date:
     """A calendar date as YYYY-MM-DD, or a one-line error saying so."""
     if isinstance(text, dt.date):
         return text
+    value = str(text).strip()
     try:
-        return dt.date.fromisoformat(str(text).strip())
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"bad date {text!r}: use YYYY-MM-DD, e.g. 2026-11-29") from None
+        raise InputError(f"bad date {value[:40]!r}: use YYYY-MM-DD, e.g. 2026-11-29") from None
 
 
 def date_range(

@@ -15,3 +15,8 @@ class QueryError(SpotLabError):
 
 class InputError(SpotLabError):
     """A value given by the user is malformed (a date, an IP, a type, a size...)."""
+
+
+class WriteError(LakeError):
+    """A write was refused, by the system (a read-only lake, a full disk) or by spot-lab
+    (files it did not create are in the way); the message says what was left unchanged."""

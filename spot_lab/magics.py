@@ -17,8 +17,17 @@ from typing import Any
 
 import pandas as pd
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
+from IPython.utils.text import DollarFormatter
 
+from spot_lab import limits
 from spot_lab.config import SpotLab, load_settings
 from spot_lab.dates import date_range
 from spot_lab.engines import connections
@@ -50,6 +59,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _top(text: str) -> int:
+    try:
+        return limits.number(_positive(text), "top", "--top")
+    except SpotLabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _date_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", help="one day, YYYY-MM-DD")
     parser.add_argument("--from", dest="start", help="first day, YYYY-MM-DD")
@@ -71,7 +87,7 @@ def _threat_parser() -> _Parser:
     parser.add_argument("anchor", help="an IP, a DNS query name or a full URI")
     parser.add_argument("--type", default="auto", choices=("flow", "dns", "proxy", "auto"))
     _date_options(parser)
-    parser.add_argument("--top", type=_positive, help="peers kept per group")
+    parser.add_argument("--top", type=_top, help="peers kept per group")
     return parser
 
 
@@ -83,6 +99,11 @@ def _connect_parser() -> _Parser:
 
 
 def _split(line: str) -> list[str]:
+    """The words of a magic's line; its size is checked first (shlex is quadratic)."""
+    try:
+        limits.text(line, "magic_line", "the magic's line")
+    except SpotLabError as exc:
+        raise UsageError(str(exc)) from None
     try:
         return shlex.split(line)
     except ValueError as exc:
@@ -137,12 +158,39 @@ def _as_usage(run: Callable[..., Any]) -> Callable[..., Any]:
             return run(self, *args, **kwargs)
         except SpotLabError as exc:
             raise UsageError(str(exc)) from None
+        except RecursionError:  # a statement nested thousands deep, in the parser or render
+            raise UsageError("the input is nested too deeply: flatten it") from None
         except KeyboardInterrupt:
             kind = getattr(self, "_running_kind", None) or "query"
             where = "on the server" if kind not in ("query", "duckdb") else ""
             raise UsageError(f"{kind} query interrupted and cancelled {where}".strip()) from None
 
     return wrapper
+
+
+_DOLLAR = DollarFormatter()
+
+
+def _expanded(magics: SpotLabMagics, line: str, local_ns: dict | None) -> str:
+    """IPython's `{expr}` / `$name` expansion of a magic's line, after its size is checked.
+
+    The magics opt out of IPython's own expansion (@no_var_expand), which runs before any
+    magic code and takes seconds on a line of tens of thousands of characters; this is
+    the same expansion (user namespace, then the caller's locals), bounded by the limit.
+    """
+    try:
+        limits.text(line, "magic_line", "the magic's line")
+    except SpotLabError as exc:
+        raise UsageError(str(exc)) from None
+    if "{" not in line and "$" not in line:
+        return line
+    shell = magics.shell
+    namespace = dict(shell.user_ns) if shell is not None else {}
+    namespace.update(local_ns or {})
+    try:
+        return _DOLLAR.vformat(line, args=[], kwargs=namespace)
+    except Exception:  # noqa: BLE001 - as IPython: a line it cannot format is used as is
+        return line
 
 
 @magics_class
@@ -157,15 +205,17 @@ class SpotLabMagics(Magics):
 
     # ---- %spot_connect -------------------------------------------------------------------
     @line_magic
+    @no_var_expand
+    @needs_local_scope
     @_as_usage
-    def spot_connect(self, line: str = ""):
+    def spot_connect(self, line: str = "", local_ns: dict | None = None):
         """%spot_connect URL_OR_LAKE_FOLDER [--alias NAME]: add a connection, make it current.
 
         Without arguments, list the connections (the current one is marked with *).
         URLs: duckdb:///path/to/lake (or a lake folder), hive://user@host:10000/spot?auth=NOSASL,
         presto://host:8080/hive/spot, trino://host:8080/hive/spot.
         """
-        args = _connect_parser().parse_args(_split(line))
+        args = _connect_parser().parse_args(_split(_expanded(self, line, local_ns)))
         if args.target is None:
             if args.alias:
                 raise UsageError("%spot_connect --alias needs a URL or lake folder")
@@ -195,8 +245,10 @@ class SpotLabMagics(Magics):
 
     # ---- %%spotquery ---------------------------------------------------------------------
     @line_cell_magic
+    @no_var_expand
+    @needs_local_scope
     @_as_usage
-    def spotquery(self, line: str = "", cell: str | None = None):
+    def spotquery(self, line: str = "", cell: str | None = None, local_ns: dict | None = None):
         """%%spotquery [name] [--date D | --from D --to D] [--limit N] [--conn ALIAS] [--show-sql]
 
         Run the cell's SQL (DuckDB dialect; Spot tables flow, dns, proxy, flow_scores...) on the
@@ -205,11 +257,12 @@ class SpotLabMagics(Magics):
         table read is confined to those partitions. As a line magic: %spotquery SELECT ...
         """
         if cell is None:  # line form: everything is SQL
-            return self.run_query(line, "")
-        return self.run_query(cell, line)
+            return self.run_query(_expanded(self, line, local_ns), "")
+        return self.run_query(cell, _expanded(self, line, local_ns))
 
     def run_query(self, sql: str, line: str = "") -> SpotResult:
         args = _spotquery_parser().parse_args(_split(line))
+        limits.text(sql, "sql", "the query", lines=True)
         if args.name is not None and not args.name.isidentifier():
             raise UsageError(f"{args.name!r} is not a Python variable name")
         days = date_range(args.date, args.start, args.end)
@@ -259,11 +312,13 @@ class SpotLabMagics(Magics):
 
     # ---- %spot_threat --------------------------------------------------------------------
     @line_magic
+    @no_var_expand
+    @needs_local_scope
     @_as_usage
-    def spot_threat(self, line: str = ""):
+    def spot_threat(self, line: str = "", local_ns: dict | None = None):
         """%spot_threat ANCHOR [--type flow|dns|proxy|auto] [--date D | --from D --to D]
         [--top N] [--conn ALIAS]: investigate one threat and answer the five Ws."""
-        options = self.threat_options(line)
+        options = self.threat_options(_expanded(self, line, local_ns))
         from spot_lab.investigation.search import investigate
 
         self._running_kind = options["engine"].kind

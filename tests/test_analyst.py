@@ -77,7 +77,11 @@ def test_rescoring_replaces_the_earlier_score(flagged):
     assert first == again == len(rows)
     assert set(rows["score"]) == {3}
     assert analyst.severity_of(flagged, "flow", DEMO_DAY, ip) == 3
-    assert len(_feedback(flagged, "flow")) == 1 + first + again  # the model sees both
+    # the model sees the latest score of each event, once: an earlier Low must not keep
+    # training the model (x DUPFACTOR) after the analyst changed it to High, and a second
+    # click on the same button must not double its weight
+    feedback = _feedback(flagged, "flow")
+    assert len(feedback) == 1 + again and {r[0] for r in feedback[1:]} == {"3"}
 
 
 def test_dns_query_and_client_scores_both_kept_on_a_row(flagged):

@@ -89,10 +89,12 @@ def test_unknown_type_day_without_data_and_too_few_documents(lake_copy):
         score_day(engine, "dns", "2026-11-01", progress=False)
     with pytest.raises(InputError, match="unknown proxy detector.*beacon.*comma-separated"):
         score_day(engine, "proxy", DEMO_DAY, detectors="beacon", progress=False)
+    with pytest.raises(InputError, match="--topics 100000 must be <= 1,000"):  # limits.yaml
+        score_day(engine, "proxy", DEMO_DAY, topics=100_000, progress=False)
     assert snapshot(lake_copy) == before
     # too few documents for the topics asked: fewer topics, said in a note (no failure)
-    few = score_day(engine, "proxy", DEMO_DAY, topics=100_000, write=False, progress=False)
-    assert any("for 100000 topics: fitted" in n for n in few.notes) and few.flagged > 0
+    few = score_day(engine, "proxy", DEMO_DAY, topics=1_000, write=False, progress=False)
+    assert any("for 1000 topics: fitted" in n for n in few.notes) and few.flagged > 0
     assert "note: LDA:" in few.summary()
 
 
@@ -119,11 +121,15 @@ def test_feedback_file_round_trip(lake_copy):
     row = {c: "1" for c in FEEDBACK_COLUMNS["flow"]}
     row.update(sev=3, tstart="2026-11-28 10:00:00", srcip="10.0.0.1", dstip="8.8.8.8", proto="UDP")
     path = append_feedback(lake_copy, "flow", DEMO_DAY, [row])
-    append_feedback(lake_copy, "flow", DEMO_DAY, [dict(row, sev=1)])
+    other = dict(row, srcip="10.0.0.2")
+    append_feedback(lake_copy, "flow", DEMO_DAY, [dict(row, sev=1), other])
     lines = path.read_text().splitlines()
     assert lines[0] == ",".join(FEEDBACK_COLUMNS["flow"])  # header once, commas
+    # one row per event: the re-scored event has its new severity, never a second row
     assert len(lines) == 3
-    assert read_feedback(path, "flow")["sev"].to_pylist() == ["3", "1"]
+    assert read_feedback(path, "flow")["sev"].to_pylist() == ["1", "3"]
+    append_feedback(lake_copy, "flow", DEMO_DAY, [other])  # a retried write: no new row
+    assert len(path.read_text().splitlines()) == 3
     with pytest.raises(InputError, match="sev"):
         append_feedback(lake_copy, "flow", DEMO_DAY, [dict(row, sev=7)])
     assert len(path.read_text().splitlines()) == 3  # nothing appended on error

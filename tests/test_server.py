@@ -16,7 +16,7 @@ from tornado.httpclient import HTTPClientError
 from spot_lab.store.lake import Lake
 from tests.conftest import DEMO_DAY
 from tests.flagged_rows import write_flagged
-from tests.support import snapshot
+from tests.support import immutable, snapshot
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -325,6 +325,24 @@ class TestWithoutLake:
         assert code == 503 and "SPOT_LAB_LAKE" in answer["error"]
 
 
+# ---- a read-only lake (tests/test_faults.py has the other writers) ------------------------
+async def test_server_writes_on_an_immutable_lake_answer_409(jp_fetch, flagged):
+    anchor = Lake(flagged).read_partition("flow_scores", DEMO_DAY)["srcip"][0].as_py()
+    bodies = {
+        "score": {"type": "flow", "date": DAY, "anchor": anchor, "severity": 1},
+        "storyboard": {"type": "flow", "date": DAY, "anchor": anchor, "title": "t", "text": "x"},
+    }
+    before = snapshot(flagged)
+    with immutable(flagged):
+        for endpoint, body in bodies.items():
+            with pytest.raises(HTTPClientError) as info:
+                await jp_fetch("spot-lab", "api", endpoint, method="POST", body=json.dumps(body))
+            answer = json.loads(info.value.response.body)
+            assert info.value.code == 409 and answer["reason"] == "write", answer
+            assert "read-only" in answer["error"] and "nothing was changed" in answer["error"]
+    assert snapshot(flagged) == before
+
+
 # ---- the cell the sidebar inserts reaches %spot_threat intact ---------------------------------
 ANCHORS = [
     "10.0.0.5",
@@ -336,6 +354,8 @@ ANCHORS = [
     "' OR 1=1 --",
     'a"b\\c$$b',
     "100%_x",
+    "evil.example/a b<script>x</script>",  # flagged proxy URIs keep spaces and <
+    'http://evil.example/p?q="{x}" $y',
 ]
 
 
@@ -345,7 +365,8 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from spot_lab.magics import _split, _threat_parser
+    from spot_lab.investigation.anchors import classify
+    from spot_lab.magics import SpotLabMagics, _expanded, _split, _threat_parser
     from tests.support import require
 
     logic = REPO / "lib" / "logic.js"
@@ -357,7 +378,7 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
     script = (
         f"import {{ cellSource }} from {json.dumps(str(module))};\n"
         f"const anchors = {json.dumps(ANCHORS)};\n"
-        "console.log(JSON.stringify(anchors.map(a => cellSource(a, 'proxy', '2026-11-28', []))));\n"
+        "console.log(JSON.stringify(anchors.map(a => cellSource(a, 'proxy', '2026-11-28', false))));\n"
     )
     (tmp_path / "run.mjs").write_text(script)
     out = subprocess.run(["node", str(tmp_path / "run.mjs")], capture_output=True, text=True)
@@ -368,8 +389,13 @@ def test_sidebar_cell_text_round_trips_through_ipython(tmp_path):
         first, line = cell.split("\n")
         assert first == "%load_ext spot_lab"
         assert line.startswith("%spot_threat ")
-        args = _threat_parser().parse_args(_split(shell.var_expand(line[len("%spot_threat ") :])))
+        # the magic's own expansion (IPython's is skipped: @no_var_expand), then shlex
+        magics = SpotLabMagics(shell)
+        words = _split(_expanded(magics, line[len("%spot_threat ") :], {}))
+        args = _threat_parser().parse_args(words)
         assert (args.anchor, args.type, args.date) == (anchor, "proxy", "2026-11-28")
+        if "evil.example/" in anchor:  # flagged URIs are anchors %spot_threat takes
+            assert classify(args.anchor, "proxy").kind == "uri"
 
 
 def test_scope_follows_the_user_domain_label_and_internal_ranges(tmp_path):

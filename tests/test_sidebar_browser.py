@@ -30,6 +30,7 @@ from tests.conftest import DEMO_DAY
 from tests.support import CHROMIUM_ARGS, chromium_path, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+DAY = DEMO_DAY.isoformat()
 
 
 def _free_port() -> int:
@@ -260,3 +261,91 @@ def test_sidebar_says_how_to_fix_a_missing_server_extension(lab, browser, tmp_pa
     error = page.locator("#spot-lab-threats .spot-lab-error")
     error.wait_for(state="visible")
     assert "jupyter server extension enable spot_lab" in error.inner_text()
+
+
+def _write_notebook(path: Path, sources: list[str]) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}  # fmt: skip
+    notebook.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(notebook, path)
+
+
+def test_first_click_in_a_fresh_notebook_on_a_fresh_kernel(lab, browser):
+    """Issue 14, item 8: the notebook's text says `%load_ext spot_lab` but that cell never
+    ran. The sidebar asks the kernel, loads the extension in its cell, and inserts the cell
+    below the active one; the cell runs without `UsageError`."""
+    _write_notebook(lab["root"] / "first.ipynb", ["%load_ext spot_lab", "x = 1"])
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.goto(f"{lab['base']}/lab/tree/first.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible", timeout=90_000)
+    # the kernel is up and idle, and has run nothing
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(2)
+    cells.nth(1).locator(".jp-InputPrompt").click()  # the analyst's active cell: "x = 1"
+
+    _open_sidebar(page)
+    row = page.locator("#spot-lab-threats .spot-lab-row").first
+    anchor = row.get_attribute("data-anchor")
+    row.locator(".spot-lab-open").click()
+
+    new = page.locator(".jp-Notebook .jp-Cell").nth(2)  # below the active cell
+    new.wait_for(state="visible", timeout=60_000)
+    source = new.locator(".jp-InputArea-editor").inner_text()
+    assert source.splitlines()[0] == "%load_ext spot_lab"
+    assert f"%spot_threat {anchor} --type flow --date {DAY}" in source
+    expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(3)
+    expect(new.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=180_000)
+    output = new.locator(".jp-OutputArea")
+    output.locator(".jp-OutputArea-output").first.wait_for(state="visible")
+    text = output.inner_text()
+    assert "UsageError" not in text and "not found" not in text and "Traceback" not in text
+
+    # the kernel has spot-lab now: the next click inserts the magic alone, below the new cell
+    second = page.locator("#spot-lab-threats .spot-lab-row").nth(1)
+    second.locator(".spot-lab-open").click()
+    later = page.locator(".jp-Notebook .jp-Cell").nth(3)
+    later.wait_for(state="visible", timeout=60_000)
+    assert later.locator(".jp-InputArea-editor").inner_text().startswith("%spot_threat ")
+
+
+def test_rows_of_the_previous_page_are_disabled_while_the_next_loads(lab, browser):
+    """Issue 14, item 4: after switching type, the old rows cannot be clicked or scored;
+    every action carries the type and date of the row it was shown with."""
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    held = []
+
+    def dns_page(url: str) -> bool:
+        return "/spot-lab/api/threats" in url and "type=dns" in url
+
+    page.route(dns_page, lambda route: held.append(route))
+    _open_lab(page, lab)
+    _open_sidebar(page)
+    sidebar = page.locator("#spot-lab-threats")
+    assert sidebar.locator(".spot-lab-row").first.get_attribute("data-type") == "flow"
+    sidebar.locator(".spot-lab-type", has_text="dns").click()
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the dns page was never asked for"
+    old = sidebar.locator(".spot-lab-row").first
+    assert old.get_attribute("data-type") == "flow"
+    assert old.locator(".spot-lab-open").is_disabled()
+    assert old.locator(".spot-lab-sev-button").first.is_disabled()
+    assert "spot-lab-stale" in sidebar.locator(".spot-lab-list").get_attribute("class")
+    for route in held:
+        route.continue_()
+    page.unroute(dns_page)  # later dns pages (the refresh after a score) go straight through
+    page.wait_for_selector("#spot-lab-threats .spot-lab-row[data-type='dns']")
+    fresh = sidebar.locator(".spot-lab-row").first
+    assert fresh.locator(".spot-lab-open").is_enabled()
+    # a score from a dns row goes out as dns, whatever the controls say meanwhile
+    with page.expect_request(lambda r: "/spot-lab/api/score" in r.url) as request:
+        fresh.locator(".spot-lab-sev-button[data-severity='2']").click()
+    page.wait_for_selector("#spot-lab-threats .spot-lab-row.spot-lab-sev-2[data-type='dns']")
+    body = json.loads(request.value.post_data)
+    assert (body["type"], body["date"], body["severity"]) == ("dns", DAY, 2)
+    assert body["anchor"] == fresh.get_attribute("data-anchor")

@@ -13,7 +13,14 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { ICON_SVG } from './icon';
-import { cellSource, DataType, isDataType } from './logic';
+import {
+  cellSource,
+  DataType,
+  extensionLoaded,
+  insertIndex,
+  isDataType,
+  LOADED_EXPRESSION
+} from './logic';
 import { ISidebarConfig, ThreatsSidebar } from './sidebar';
 
 const PLUGIN_ID = 'spot-lab:plugin';
@@ -43,7 +50,8 @@ function readConfig(settings: ISettingRegistry.ISettings | null): ISidebarConfig
   };
 }
 
-/** The notebook to write into: the current one, or a new one when none is open. */
+/** The notebook to write into: the current one, or a new one when none is open; with a
+ * running kernel (one is started when the notebook has none). */
 async function targetNotebook(
   app: JupyterFrontEnd,
   tracker: INotebookTracker
@@ -56,11 +64,35 @@ async function targetNotebook(
   }
   await panel.context.ready;
   await panel.sessionContext.ready;
+  if (!panel.sessionContext.session?.kernel) {
+    const name = panel.sessionContext.kernelPreference.name || 'python3';
+    await panel.sessionContext.changeKernel({ name });
+  }
   app.shell.activateById(panel.id);
   return panel;
 }
 
-/** Insert `%spot_threat …` below the active cell (loading the extension first) and run it. */
+/** Ask the notebook's kernel (not the notebook's text) whether spot-lab is loaded. */
+async function kernelHasSpotLab(panel: NotebookPanel): Promise<boolean> {
+  const kernel = panel.sessionContext.session?.kernel;
+  if (!kernel) {
+    return false;
+  }
+  try {
+    const reply = await kernel.requestExecute({
+      code: '',
+      silent: true,
+      store_history: false,
+      user_expressions: { spot_lab: LOADED_EXPRESSION }
+    }).done;
+    return extensionLoaded(reply.content) === true;
+  } catch {
+    return false; // `%load_ext spot_lab` in the cell then says what is wrong, if anything
+  }
+}
+
+/** Insert `%spot_threat …` below the active cell (loading the extension first when the
+ * kernel lacks it) and run it. */
 async function investigate(
   app: JupyterFrontEnd,
   tracker: INotebookTracker,
@@ -70,25 +102,23 @@ async function investigate(
 ): Promise<void> {
   const panel = await targetNotebook(app, tracker);
   const notebook = panel.content;
-  const sources: string[] = [];
-  for (let i = 0; i < notebook.widgets.length; i++) {
-    sources.push(notebook.widgets[i].model.sharedModel.getSource());
+  const code = cellSource(anchor, type, date, await kernelHasSpotLab(panel));
+  const model = notebook.model;
+  if (!model) {
+    throw new Error('the notebook is not ready: try again');
   }
-  const code = cellSource(anchor, type, date, sources);
   const active = notebook.activeCell;
-  const reuse =
-    active && active.model.type === 'code' && !active.model.sharedModel.getSource();
+  // an empty code cell that is active (a new notebook's first) takes the code in place
+  const reuse = active?.model.type === 'code' && !active.model.sharedModel.getSource();
+  let index = notebook.activeCellIndex;
   if (!reuse) {
-    NotebookActions.insertBelow(notebook);
+    index = insertIndex(notebook.activeCellIndex, model.sharedModel.cells.length);
+    model.sharedModel.insertCell(index, { cell_type: 'code', source: code });
+  } else {
+    active!.model.sharedModel.setSource(code);
   }
-  const cell = notebook.activeCell;
-  if (!cell) {
-    throw new Error('could not add a cell to the notebook');
-  }
-  if (cell.model.type !== 'code') {
-    NotebookActions.changeCellType(notebook, 'code');
-  }
-  notebook.activeCell!.model.sharedModel.setSource(code);
+  notebook.activeCellIndex = index;
+  notebook.deselectAll();
   await NotebookActions.run(notebook, panel.sessionContext);
 }
 

@@ -9,6 +9,9 @@ export type DataType = (typeof DATA_TYPES)[number];
 export const SEVERITIES: { [key: number]: string } = { 1: 'High', 2: 'Medium', 3: 'Low' };
 
 export interface ThreatRow {
+  /** The type and date of the page the row was shown on: every action on it uses these. */
+  type: DataType;
+  date: string;
   rank: number;
   anchor: string;
   peer: string;
@@ -118,22 +121,61 @@ export function investigateCode(anchor: string, type: DataType, date: string): s
 
 export const LOAD_EXT = '%load_ext spot_lab';
 
-/** True when some cell already loads the extension (a line `%load_ext spot_lab`). */
-export function loadsExtension(sources: string[]): boolean {
-  return sources.some(source =>
-    source.split('\n').some(line => /^\s*%(re)?load_ext\s+spot_lab\s*$/.test(line))
-  );
+/**
+ * The user expression that asks the KERNEL whether spot-lab's magics are registered (a
+ * `%load_ext spot_lab` in a cell's text says nothing: the cell may never have run).
+ */
+export const LOADED_EXPRESSION =
+  "'spot_threat' in get_ipython().magics_manager.magics['line']";
+
+/** The kernel's answer to LOADED_EXPRESSION: true, false, or null when it could not say. */
+export function extensionLoaded(reply: unknown): boolean | null {
+  const content = (typeof reply === 'object' && reply !== null ? reply : {}) as {
+    status?: unknown;
+    user_expressions?: { [key: string]: unknown };
+  };
+  const answer = content.user_expressions?.spot_lab as
+    { status?: unknown; data?: { [mime: string]: unknown } } | undefined;
+  if (content.status !== 'ok' || !answer || answer.status !== 'ok') {
+    return null;
+  }
+  const text = answer.data?.['text/plain'];
+  return text === 'True' ? true : text === 'False' ? false : null;
 }
 
-/** The cell to insert: with `%load_ext spot_lab` first when the notebook lacks it. */
+/** The cell to insert: with `%load_ext spot_lab` first unless the kernel has it loaded. */
 export function cellSource(
   anchor: string,
   type: DataType,
   date: string,
-  sources: string[]
+  loaded: boolean
 ): string {
   const code = investigateCode(anchor, type, date);
-  return loadsExtension(sources) ? code : `${LOAD_EXT}\n${code}`;
+  return loaded ? code : `${LOAD_EXT}\n${code}`;
+}
+
+/** Where the new cell goes: right below the active cell (the end when none is active). */
+export function insertIndex(activeIndex: number, cells: number): number {
+  if (!(activeIndex >= 0) || activeIndex >= cells) {
+    return cells;
+  }
+  return activeIndex + 1;
+}
+
+/**
+ * True while the page on screen is not the one asked for (another type, date, page or
+ * search is loading): its rows are shown disabled, so no click acts on a stale row.
+ */
+export function isStale(page: ThreatsPage | null, req: ThreatsRequest): boolean {
+  if (!page) {
+    return false;
+  }
+  return (
+    page.type !== req.type ||
+    page.date !== req.date ||
+    page.page !== req.page ||
+    page.q !== req.q.trim()
+  );
 }
 
 function num(value: unknown): number | null {
@@ -144,8 +186,11 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : value == null ? '' : String(value);
 }
 
-/** Validate and normalise the threats answer (unknown fields ignored, bad rows dropped). */
-export function parseThreatsPage(body: unknown): ThreatsPage {
+/**
+ * Validate and normalise the threats answer (unknown fields ignored, bad rows dropped).
+ * `req` is what was asked: the page's type and date default to it, never to another.
+ */
+export function parseThreatsPage(body: unknown, req?: ThreatsRequest): ThreatsPage {
   if (
     typeof body !== 'object' ||
     body === null ||
@@ -154,6 +199,8 @@ export function parseThreatsPage(body: unknown): ThreatsPage {
     throw new Error('unexpected answer from the spot-lab server (no rows)');
   }
   const json = body as ThreatsJson;
+  const type: DataType = isDataType(json.type) ? json.type : (req?.type ?? 'flow');
+  const date = typeof json.date === 'string' && json.date ? json.date : (req?.date ?? '');
   const rows: ThreatRow[] = [];
   for (const raw of json.rows) {
     if (typeof raw !== 'object' || raw === null || typeof raw.anchor !== 'string') {
@@ -161,6 +208,8 @@ export function parseThreatsPage(body: unknown): ThreatsPage {
     }
     const severity = num(raw.severity);
     rows.push({
+      type,
+      date,
       rank: num(raw.rank) ?? 0,
       anchor: raw.anchor,
       peer: str(raw.peer),
@@ -181,10 +230,10 @@ export function parseThreatsPage(body: unknown): ThreatsPage {
   const pageSize = num(json.page_size) ?? 50;
   const matched = num(json.matched) ?? rows.length;
   return {
-    type: isDataType(json.type) ? json.type : 'flow',
-    date: str(json.date),
-    q: str(json.q),
-    page: num(json.page) ?? 1,
+    type,
+    date,
+    q: typeof json.q === 'string' ? json.q : (req?.q.trim() ?? ''),
+    page: num(json.page) ?? req?.page ?? 1,
     pageSize,
     pages: num(json.pages) ?? pageCount(matched, pageSize),
     total: num(json.total) ?? matched,

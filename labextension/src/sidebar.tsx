@@ -10,6 +10,7 @@ import {
   DataType,
   DatesInfo,
   defaultDate,
+  isStale,
   parseThreatsPage,
   scoreLabel,
   SEVERITIES,
@@ -77,12 +78,12 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
     }
     const id = ++latest.current;
     setLoading(true);
-    const qs = threatsQuery({ type, date, page, pageSize: config.pageSize, q: search });
+    const req = { type, date, page, pageSize: config.pageSize, q: search };
     props
-      .get<unknown>(`threats?${qs}`)
+      .get<unknown>(`threats?${threatsQuery(req)}`)
       .then(body => {
         if (id === latest.current) {
-          setData(parseThreatsPage(body));
+          setData(parseThreatsPage(body, req));
           setError(null);
         }
       })
@@ -111,11 +112,18 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
     }
   };
 
+  // Actions use the row's own type, date and anchor (the page it was shown on), never the
+  // controls' current values: after a switch the old rows are disabled until replaced.
   const score = async (row: ThreatRow, severity: number) => {
     try {
       await requestApi('score', {
         method: 'POST',
-        body: JSON.stringify({ type, date, anchor: row.anchor, severity })
+        body: JSON.stringify({
+          type: row.type,
+          date: row.date,
+          anchor: row.anchor,
+          severity
+        })
       });
       setTick(t => t + 1);
     } catch (err) {
@@ -124,9 +132,10 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
   };
 
   const open = (row: ThreatRow) => {
-    props.investigate(row.anchor, type, date).catch(err => setError(err.message));
+    props.investigate(row.anchor, row.type, row.date).catch(err => setError(err.message));
   };
 
+  const stale = isStale(data, { type, date, page, pageSize: config.pageSize, q: search });
   const pages = data ? data.pages : 1;
   const noDates = dates !== null && !date;
   return (
@@ -203,15 +212,18 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
             : 'Nothing matches the search: clear it to see every flagged threat.'}
         </div>
       )}
-      <ol className="spot-lab-list">
+      <ol className={`spot-lab-list ${stale ? 'spot-lab-stale' : ''}`} aria-busy={stale}>
         {(data?.rows ?? []).map(row => (
           <li
-            key={`${row.rank}-${row.anchor}-${row.peer}`}
+            key={`${row.type}-${row.date}-${row.rank}-${row.anchor}-${row.peer}`}
             className={`spot-lab-row ${row.severity ? `spot-lab-sev-${row.severity}` : ''}`}
             data-anchor={row.anchor}
+            data-type={row.type}
+            data-date={row.date}
           >
             <button
               className="spot-lab-open"
+              disabled={stale}
               title={`Investigate ${row.anchor} in the notebook\n${row.detail}\n${row.time}`}
               onClick={() => open(row)}
             >
@@ -237,6 +249,7 @@ function ThreatsView(props: ISidebarProps): JSX.Element {
                   key={sev}
                   className={`spot-lab-sev-button ${row.severity === sev ? 'spot-lab-chosen' : ''}`}
                   data-severity={sev}
+                  disabled={stale}
                   title={`Score ${SEVERITIES[sev]}`}
                   onClick={() => score(row, sev)}
                 >

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -19,10 +20,11 @@ from pathlib import Path
 
 from spot_lab.config import DEMO_LAKE, load_settings
 from spot_lab.errors import LakeError, SpotLabError
-from spot_lab.store.lake import is_demo_lake
+from spot_lab.store.lake import full_path, is_demo_lake
 
 DEMO_DATE = dt.date(2026, 11, 28)
 LOGS_LAKE = Path("~/.spot-lab/logs-lake")  # `spot-lab demo --logs DIR` ingests into it
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours in a kernel's traceback
 DEMO_SEED = 7
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PACKAGED_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "demo.ipynb"
@@ -64,6 +66,7 @@ def prepare_lake(lake: Path, flows_per_day: int) -> Path:
     """Use the demo lake, or generate and score it into a missing or empty folder. Any other
     folder (a user's own lake, say) is refused before anything is written."""
     if is_demo_lake(lake) or (lake / "ground_truth.json").is_file():  # the latter: wave 1's
+        _check_demo_day(lake)
         _say(f"using the demo lake at {lake}")
         return lake
     if lake.exists() and (not lake.is_dir() or any(lake.iterdir())):
@@ -99,7 +102,7 @@ def prepare_logs(logs: str, lake: Path) -> Path:
 
 def score_latest(lake: Path, progress: bool = True) -> list[tuple[str, dt.date]]:
     """Score the latest day of every data type with raw data; (type, day) of those scored."""
-    from spot_lab.engines.base import DuckDBEngine
+    from spot_lab.engines.duckdb_engine import DuckDBEngine
     from spot_lab.scoring import score_day
     from spot_lab.store.lake import Lake
 
@@ -123,6 +126,50 @@ def score_latest(lake: Path, progress: bool = True) -> list[tuple[str, dt.date]]
     if not scored:
         raise SpotLabError(f"nothing in {lake} could be scored: the notebook needs one scored day")
     return scored
+
+
+def _check_demo_day(lake: Path) -> None:
+    """The demo notebook investigates DEMO_DATE: a demo lake of other days is refused before
+    the notebook runs (it ended in a cell's KeyError)."""
+    from spot_lab.store.lake import Lake
+
+    days = Lake(lake).days("flow")
+    if DEMO_DATE not in days:
+        held = ", ".join(str(d) for d in days[:3]) + (" ..." if len(days) > 3 else "") or "no day"
+        raise LakeError(
+            f"the demo lake at {lake} holds {held}, the demo notebook investigates "
+            f"{DEMO_DATE}: give the demo its own folder with --lake (for example --lake "
+            f"{DEMO_LAKE}), or regenerate this one with `spot-lab generate --lake {lake} "
+            f"--date {DEMO_DATE} --force`"
+        )
+
+
+def check_output(output: Path) -> Path:
+    """The report's path for --execute: a new file, or a report an earlier demo wrote (the
+    demo never overwrites anything else); checked before the minutes of generating."""
+    if output.is_dir():
+        raise SpotLabError(
+            f"--output {output} is a folder: name the HTML file, e.g. {output / 'spot-lab-demo.html'}"
+        )
+    if output.exists() and REPORT_MARK not in _head(output):
+        raise SpotLabError(
+            f"--output {output} exists and is not a spot-lab demo report: "
+            "name a new file (the demo never overwrites other files)"
+        )
+    if not output.parent.is_dir():
+        raise SpotLabError(f"--output {output}: the folder {output.parent} does not exist")
+    return output
+
+
+REPORT_MARK = "<!-- spot-lab demo report -->"
+
+
+def _head(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(256).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def score_lake(lake: Path, day: dt.date, progress: bool = True) -> None:
@@ -167,14 +214,14 @@ def execute_notebook(lake: Path, output: Path) -> Path:
     try:
         client.execute()
     except CellExecutionError as exc:
-        failure = str(exc).strip().splitlines()[-1]
+        failure = _ANSI.sub("", str(exc)).strip().splitlines()[-1]
         raise SpotLabError(
             f"the demo notebook failed: {failure} (partial report: {output})"
         ) from None
     finally:
         _prefer_static_html(notebook)
         html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
-        output.write_text(html)
+        output.write_text(f"{REPORT_MARK}\n{html}")
     _say(f"ran in {time.perf_counter() - started:.1f} s; report: {output}")
     return output
 
@@ -227,14 +274,16 @@ def run_demo(
     # Check before the minutes of generating and scoring, not after.
     if importlib.util.find_spec("jupyterlab" if not execute else "nbclient") is None:
         raise SpotLabError("JupyterLab is not installed: pip install 'spot-lab[all]'")
+    target = full_path(output or Path.cwd() / "spot-lab-demo.html")
+    if execute:
+        check_output(target)
     if logs:  # the demo on the user's own logs, in their own lake
-        lake_path = Path(lake or LOGS_LAKE).expanduser().resolve()
+        lake_path = full_path(lake or LOGS_LAKE)
         prepare_logs(logs, lake_path)
     else:
-        lake_path = Path(lake or load_settings().lake).expanduser().resolve()
+        lake_path = full_path(lake or load_settings().lake)
         prepare_lake(lake_path, flows_per_day)
     if execute:
-        target = Path(output or Path.cwd() / "spot-lab-demo.html").resolve()
         execute_notebook(lake_path, target)
         return 0
     return start_lab(lake_path, port, open_browser)

@@ -74,7 +74,7 @@ def _storyboard_widget(report):
         try:
             report.save_storyboard(title.value, text.value)
             status.value = f"saved for {report.anchor} on {report.day}"
-        except SpotLabError as exc:
+        except (SpotLabError, OSError) as exc:  # said on the widget, never lost in a log
             status.value = f"not saved: {exc}"
 
     save.on_click(on_save)
@@ -88,9 +88,10 @@ def _storyboard_widget(report):
 
         def on_score(_, sev=sev, label=label):
             try:
-                report.score(sev)
-                status.value = f"scored {label} ({sev})"
-            except (SpotLabError, ImportError) as exc:
+                written = report.score(sev)
+                rows = f": {written} rows" if isinstance(written, int) else ""
+                status.value = f"scored {label} ({sev}){rows}"
+            except (SpotLabError, ImportError, OSError) as exc:
                 status.value = f"not scored: {exc}"
 
         button.on_click(on_score)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from spot_lab import limits
 from spot_lab.config import SpotLab, load_settings
 from spot_lab.engines.base import Engine
 from spot_lab.engines.registry import open_engine
@@ -25,7 +26,8 @@ class Connections:
 
     def add(self, target: str, alias: str | None = None) -> Engine:
         """Open `target` (URL or lake folder), name it, and make it current."""
-        alias = alias or _default_alias(target, self.engines)
+        target = limits.text(target, "connect_target", "the URL or lake folder")
+        alias = limits.name(alias, "--alias") if alias else _default_alias(target, self.engines)
         engine = open_engine(
             target, timeout=self.settings.timeout, poll_interval=self.settings.poll_interval
         )
@@ -37,6 +39,8 @@ class Connections:
         return engine
 
     def get(self, alias: str | None = None) -> Engine:
+        if alias is not None:
+            alias = limits.name(alias, "--conn")
         if alias is None:
             if self.current_alias is None:
                 return self.add(self.settings.lake, alias=DEFAULT_ALIAS)
@@ -65,6 +69,8 @@ class Connections:
 
 def _default_alias(target: str, taken: dict[str, Engine]) -> str:
     scheme = target.split("://", 1)[0] if "://" in target else "lake"
+    if not scheme.isidentifier():
+        scheme = "conn"
     alias, n = scheme, 1
     while alias in taken:
         n += 1

@@ -19,10 +19,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from spot_lab import limits
 from spot_lab.errors import InputError, QueryError
 
 CANONICAL_DIALECT = "duckdb"
 _NAME = re.compile(r"[A-Za-z_]\w*\b")
+# Up to this many calendar months a range is one term per month (readable, and simple
+# partition pruners match it); longer ranges get one compact lexicographic predicate.
+MONTH_TERMS = 12
+_MARKER = re.compile(r"__spotlab_p(\d+)__")
 
 
 def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
@@ -30,9 +35,11 @@ def parse(sql: str, dialect: str = CANONICAL_DIALECT) -> list[exp.Expression]:
         if dialect == CANONICAL_DIALECT:
             sql = _colon_to_dollar(sql)
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        first = str(exc).splitlines()[0]
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:  # ' alone: TokenError
+        first = (str(exc).splitlines() or ["cannot read the statement"])[0]
         raise QueryError(f"SQL syntax error: {first}") from None
+    except RecursionError:
+        raise QueryError("the SQL is nested too deeply to parse: flatten it") from None
     if not statements:
         raise QueryError("empty SQL: write a query in the cell")
     return statements
@@ -88,6 +95,7 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
             return None
         if not seq:
             raise InputError(f"parameter :{item.name} is an empty list")
+        limits.count(seq, "in_list", f"parameter :{item.name}")
         return [exp.Placeholder(this=f"{item.name}\x00{i}") for i in range(len(seq))]
 
     def expand_lists(node: exp.Expression) -> exp.Expression:
@@ -107,23 +115,27 @@ def bind(tree: exp.Expression, values: Mapping[str, Any]) -> tuple[exp.Expressio
         if not node.name:
             raise InputError("use named parameters (:name), not positional ?")
     # Values must follow the placeholders' order in the generated text (a tree walk does
-    # not: LIMIT is visited before WHERE), so render once with numbered markers and sort.
+    # not: LIMIT is visited before WHERE), so render once with numbered names and read
+    # them back. Nodes are renamed in place: sqlglot's replace() re-parents every sibling,
+    # which made a list of n values cost n^2 (8,000 took 10 s).
     nodes = list(tree.find_all(exp.Placeholder))
-    marked = tree.copy()
-    for i, node in enumerate(list(marked.find_all(exp.Placeholder))):  # same walk, same order
-        node.replace(exp.Var(this=f"__spotlab_p{i}__"))
-    text = marked.sql(dialect=CANONICAL_DIALECT)
-    order = sorted(range(len(nodes)), key=lambda i: text.find(f"__spotlab_p{i}__"))
-    nodes = [nodes[i] for i in order]
-    for node in nodes:
-        name, _, index = node.name.partition("\x00")
+    names = [node.name for node in nodes]
+    for i, node in enumerate(nodes):
+        node.set("this", f"__spotlab_p{i}__")
+    text = tree.sql(dialect=CANONICAL_DIALECT)
+    found = [int(m.group(1)) for m in _MARKER.finditer(text)]
+    if sorted(found) != list(range(len(nodes))):  # a literal that looks like a marker
+        raise QueryError("the SQL holds the text __spotlab_p: rename it")
+    for i in found:
+        name, _, index = names[i].partition("\x00")
         value = values[name]
         if index:
             value = value[int(index)]
         elif isinstance(value, (list, tuple, set)):
             raise InputError(f"parameter :{name} is a list: use it as `column IN (:{name})`")
         ordered.append(value)
-    tree = tree.transform(lambda n: exp.Placeholder() if isinstance(n, exp.Placeholder) else n)
+    for node in nodes:
+        node.set("this", None)  # a nameless placeholder renders as `?`
     return tree, ordered
 
 
@@ -144,6 +156,9 @@ def prepare(
     (placeholders as `?`, or as `marker` for drivers with another paramstyle)."""
     # a set is listed once, so its values and placeholders agree on one order
     values = {k: list(v) if isinstance(v, set) else v for k, v in (values or {}).items()}
+    for key, value in values.items():  # before any parsing: a huge list fails at once
+        if isinstance(value, (list, tuple)):
+            limits.count(value, "in_list", f"parameter :{key}")
     # Parsing and rendering cost tens of ms; the text only depends on the SQL, the dialect
     # and the parameters' shape (list lengths), so it is rendered once per shape.
     shape = tuple(
@@ -209,7 +224,9 @@ def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression
     """A predicate on a Spot table's y/m/d partitions selecting the days first..last.
 
     One term per calendar month (never a naive per-field range: that breaks across month
-    ends). Proxy's raw partitions are zero-padded strings; everything else is numeric.
+    ends); past MONTH_TERMS months one lexicographic (y, m, d) comparison of fixed size,
+    so `--from 0001-01-01 --to 9999-12-31` costs what a week does. Proxy's raw partitions
+    are zero-padded strings (they compare in the same order); everything else is numeric.
     """
     from spot_lab.store.schema import table as get_table
 
@@ -218,6 +235,8 @@ def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression
     def lit(value: int, width: int) -> exp.Expression:
         return exp.Literal.string(f"{value:0{width}d}") if as_text else exp.Literal.number(value)
 
+    if (last.year - first.year) * 12 + last.month - first.month >= MONTH_TERMS:
+        return _lexicographic(first, last, lit)
     terms = []
     for year, month, start, end in _month_terms(first, last):
         term = exp.and_(
@@ -233,6 +252,29 @@ def partition_filter(name: str, first: dt.date, last: dt.date) -> exp.Expression
             term = exp.and_(term, days)
         terms.append(term)
     return exp.or_(*terms) if len(terms) > 1 else terms[0]
+
+
+def _lexicographic(first: dt.date, last: dt.date, lit) -> exp.Expression:
+    """(y, m, d) between first and last, compared field by field (exact at every edge)."""
+    y, m, d = exp.column("y"), exp.column("m"), exp.column("d")
+
+    def side(day: dt.date, beyond, edge) -> exp.Expression:
+        # y beyond the edge year, else (same year) m beyond, else same month and d edge-wise
+        return exp.or_(
+            beyond(this=y, expression=lit(day.year, 4)),
+            beyond(this=m, expression=lit(day.month, 2)),
+            exp.and_(
+                exp.EQ(this=m, expression=lit(day.month, 2)),
+                edge(this=d, expression=lit(day.day, 2)),
+            ),
+        )
+
+    years = exp.Between(this=y, low=lit(first.year, 4), high=lit(last.year, 4))
+    return exp.and_(
+        years,
+        exp.paren(side(first, exp.GT, exp.GTE)),
+        exp.paren(side(last, exp.LT, exp.LTE)),
+    )
 
 
 def spot_table_refs(tree: exp.Expression) -> list[exp.Table]:

@@ -238,8 +238,7 @@ class NetworkContext:
         path = Path(path).expanduser()
         if not path.is_file():
             return cls(source=str(path))
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+        rows = [r for r in _csv_rows(path) if r and any(c.strip() for c in r)]
         if not rows:
             return cls(source=str(path))
         header = [c.strip().lower() for c in rows[0]]
@@ -318,17 +317,16 @@ class InternalRanges:
         if not path.is_file():
             return cls(source=str(path))
         spans = []
-        with open(path, newline="", encoding="utf-8") as fh:
-            for line_no, row in enumerate(csv.reader(fh), 1):
-                if not row or not any(c.strip() for c in row):
-                    continue
-                try:
-                    spans.append(_span(f"{row[0]}-{row[1]}"))
-                except (ValueError, IndexError):
-                    raise InputError(
-                        f"{path}:{line_no}: expected `start_ip,end_ip[,name]`, got "
-                        f"{','.join(row)!r}: fix or remove that line"
-                    ) from None
+        for line_no, row in enumerate(_csv_rows(path), 1):
+            if not row or not any(c.strip() for c in row):
+                continue
+            try:
+                spans.append(_span(f"{row[0]}-{row[1]}"))
+            except (ValueError, IndexError):
+                raise InputError(
+                    f"{path}:{line_no}: expected `start_ip,end_ip[,name]`, got "
+                    f"{','.join(row)[:80]!r}: fix or remove that line"
+                ) from None
         return cls(spans, str(path))
 
     def special_mask(self, parsed: ParsedIPs) -> np.ndarray:
@@ -339,6 +337,20 @@ class InternalRanges:
 
     def is_internal(self, parsed: ParsedIPs) -> np.ndarray:
         return self.special_mask(parsed) | self.configured_mask(parsed)
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """A context file's rows, or an InputError naming it when it is not UTF-8 CSV text (a
+    binary file ended in a UnicodeDecodeError traceback)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.reader(fh))
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path} is not UTF-8 text (byte {exc.start}): replace it with the CSV it should be"
+        ) from None
+    except (OSError, csv.Error) as exc:
+        raise InputError(f"{path} cannot be read ({exc}): fix or replace it") from None
 
 
 def file_stamp(path: str | Path) -> float:

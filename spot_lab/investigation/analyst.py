@@ -9,10 +9,16 @@ writes `<type>_threat_investigation` rows in Spot's columns:
 - dns: (unix_tstamp, ip_dst, dns_qry_name, ip_sev, dns_sev), anchor = a client IP or a query name;
 - proxy: (tdate, fulluri, uri_sev), anchor = a full URI.
 Unlike Spot (which appended), a new score replaces the earlier score of the same rows, so
-re-scoring changes the answer instead of piling up contradicting rows. The write is a locked
-read-modify-write of the day partition (Lake.update_partition): a kernel and the server
-scoring at the same time both keep their rows. Each score also appends feedback records for
-the model (schema.FEEDBACK_COLUMNS, one CSV per day, spot_lab.scoring.feedback).
+re-scoring changes the answer instead of piling up contradicting rows. Each score also
+records feedback for the model (schema.FEEDBACK_COLUMNS, one CSV per day,
+spot_lab.scoring.feedback), one row per event, the latest score's.
+
+One write path, validated, all or nothing, idempotent: everything is checked first (type,
+date, severity, anchor, the day's flagged rows, the existing feedback file); then, holding
+both locks (a kernel and the server scoring at once both keep their rows), the new
+partition and the new feedback file are written to temporary files and renamed in
+together. A failure before the renames changes nothing; a retry after a crash between
+them writes the same rows again, never a second copy.
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spot_lab import queries
+from spot_lab import limits, queries
 from spot_lab.dates import parse_date
 from spot_lab.engines.base import Engine
 from spot_lab.engines.duckdb_engine import DuckDBEngine
 from spot_lab.errors import InputError
-from spot_lab.scoring.feedback import append_feedback
+from spot_lab.scoring import feedback
 from spot_lab.store.lake import Lake
 from spot_lab.store.schema import (
     FEEDBACK_COLUMNS,
@@ -39,7 +45,7 @@ from spot_lab.store.schema import (
     day_partition,
 )
 
-MAX_ANCHOR = 4096
+MAX_ANCHOR = limits.limit("anchor")
 
 # The key columns of each `<type>_threat_investigation` row (one score per key).
 _KEYS = {
@@ -73,9 +79,7 @@ def check_type(value: Any) -> str:
 def check_anchor(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError("missing anchor: give the IP, query name or URI to score")
-    if len(value) > MAX_ANCHOR:
-        raise InputError(f"anchor too long ({len(value)} characters, at most {MAX_ANCHOR})")
-    return value.strip()
+    return limits.text(value, "anchor", "the anchor").strip()
 
 
 def _lake_and_engine(target: Engine | Lake | str | os.PathLike) -> tuple[Lake, Engine]:
@@ -201,9 +205,13 @@ def record_score(
             "score an anchor from that day's threats list"
         )
     new = _investigation_rows(data_type, rows, severity, day)
+    fresh = feedback.new_rows(data_type, _feedback_rows(data_type, rows, severity).to_pandas())
     table_name = f"{data_type}_threat_investigation"
-    lake.update_partition(table_name, day, lambda current: _merge(data_type, current, new))
-    append_feedback(lake, data_type, day, _feedback_rows(data_type, rows, severity).to_pandas())
+    fb_file = feedback.feedback_path(lake.root, data_type, day)
+    with lake.locks(table_name, feedback.lock_name(data_type)), lake.staged() as batch:
+        text = feedback.merged_text(fb_file, data_type, fresh)  # a bad file: nothing written
+        lake.stage_update(batch, table_name, day, lambda cur: _merge(data_type, cur, new))
+        batch.text(fb_file, text)
     return new.num_rows
 
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from spot_lab import limits
 from spot_lab.errors import InputError
 
 TYPES = ("flow", "dns", "proxy")
@@ -16,7 +17,10 @@ _DOMAIN = re.compile(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$",
     re.IGNORECASE,
 )
-_URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")  # RFC 3986
+# Proxy logs keep URIs as clients sent them: spaces, `<`, `"`, `{`... beyond RFC 3986 occur
+# in flagged rows, so any printable character is taken once the host is valid (the value is
+# always bound, never pasted into SQL); control characters and line breaks are not.
+_URI_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _IPISH = re.compile(r"^[0-9.]+$|^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
@@ -39,8 +43,8 @@ def classify(anchor: Any, data_type: str = "auto") -> Anchor:
             "empty anchor: give an IP (10.0.0.5), a domain name (evil.example) or a URI "
             "(host/path), e.g. %spot_threat 10.0.0.5"
         )
-    if len(text) > 4096:
-        raise InputError("anchor longer than 4096 characters: give the IP, name or URI itself")
+    if len(text) > limits.limit("anchor"):
+        limits.text(text, "anchor", "the anchor")  # says how long and what to do
     if _IPISH.match(text):
         try:
             value = str(ipaddress.ip_address(text))
@@ -67,7 +71,7 @@ def classify(anchor: Any, data_type: str = "auto") -> Anchor:
 
 
 def _looks_like_uri(text: str) -> bool:
-    if not _URI_CHARS.match(text):
+    if _URI_REFUSED.search(text):
         return False
     rest = _SCHEME.sub("", text)
     host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]

@@ -4,7 +4,8 @@ createStoryboard did (reference 2.3-2.5 step 6).
 Saving upserts one row by anchor in `<type>_storyboard` (dns: `ip_threat` for a client IP,
 `dns_threat` for a query name) and, when the investigation report is given, replaces the
 anchor's `flow_timeline` / `proxy_timeline` / `dns_threat_dendro` rows. On the embedded lake
-each table is rewritten with `Lake.update_partition` (locked, atomic); on a cluster the day
+the tables' new partitions are staged under their locks and renamed in together (all or
+nothing, idempotent: saving again replaces the anchor's rows); on a cluster the day
 partition is read, changed and written back with INSERT OVERWRITE and bound values, as Spot
 rewrote whole partitions. Storyboard rows are written last, so a saved title means the rest
 is there too.
@@ -19,13 +20,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from spot_lab import queries
+from spot_lab import limits, queries
 from spot_lab.dates import parse_date
 from spot_lab.engines.days import range_params
 from spot_lab.engines.sqltools import plain_value
 from spot_lab.enrich.netcontext import is_ip
 from spot_lab.errors import InputError
 from spot_lab.investigation.analyst import check_type
+from spot_lab.investigation.anchors import classify
 from spot_lab.investigation.frames import epoch_text
 from spot_lab.investigation.sql import query_sql
 from spot_lab.store.lake import Lake, to_arrow
@@ -53,18 +55,38 @@ def save_storyboard(
     report: Any = None,
 ) -> None:
     """Upsert the storyboard of `anchor` on `day`, plus Spot's timeline / dendro rows."""
+    data_type, day, anchor, title, text = check_storyboard(data_type, day, anchor, title, text)
+    tables = {}
+    if report is not None and not report.empty and report.data_type == data_type:
+        tables.update(_derived_rows(report, anchor))
+    # the storyboard row last: a saved title means the rest is there too
+    tables[f"{data_type}_storyboard"] = _storyboard_row(data_type, anchor, title, text)
+    target = _as_lake(engine_or_lake)
+    lake = target if isinstance(target, Lake) else getattr(target, "lake", None)
+    if isinstance(lake, Lake):
+        _write_lake(lake, day, anchor, tables)
+        return
+    for table, rows in tables.items():
+        _write_cluster(target, table, day, anchor, rows)
+
+
+def check_storyboard(
+    data_type: Any, day: Any, anchor: Any, title: Any, text: Any
+) -> tuple[str, dt.date, str, str, str]:
+    """The checked (type, day, anchor, title, text) of a storyboard: the anchor an IP, a
+    DNS name or a URI of the type; title and text within their limits (limits.yaml)."""
     data_type = check_type(str(data_type))
     day = parse_date(day)
-    anchor = str(anchor or "").strip()
-    if not anchor:
+    if not isinstance(anchor, str) or not anchor.strip():
         raise InputError("empty anchor: say which IP, name or URI the storyboard is about")
-    if not str(title or "").strip():
+    anchor = limits.text(anchor, "anchor", "the anchor").strip()
+    classify(anchor, data_type)  # refuses SQL fragments, markup, anything not an anchor
+    if not isinstance(title, str) or not title.strip():
         raise InputError("the storyboard needs a title: give a short one, e.g. 'C2 beaconing'")
-    writer = _writer(engine_or_lake)
-    if report is not None and not report.empty and report.data_type == data_type:
-        for table, rows in _derived_rows(report, anchor).items():
-            writer(table, day, anchor, rows)
-    writer(f"{data_type}_storyboard", day, anchor, _storyboard_row(data_type, anchor, title, text))
+    title = limits.text(title, "storyboard_title", "the storyboard's title")
+    text = limits.text("" if text is None else text, "storyboard_text", "the storyboard's text",
+                       lines=True)  # fmt: skip
+    return data_type, day, anchor, title, text
 
 
 def load_storyboard(
@@ -140,22 +162,20 @@ def _as_lake(target: Any) -> Any:
     return Lake(target) if isinstance(target, (str, os.PathLike)) else target
 
 
-def _writer(target: Any):
-    target = _as_lake(target)
-    lake = target if isinstance(target, Lake) else getattr(target, "lake", None)
-    if isinstance(lake, Lake):
-        return lambda table, day, anchor, rows: _write_lake(lake, table, day, anchor, rows)
-    return lambda table, day, anchor, rows: _write_cluster(target, table, day, anchor, rows)
+def _write_lake(lake: Lake, day: dt.date, anchor: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Upsert the anchor's rows of every table: staged under the tables' locks (taken in
+    name order, as every writer does), renamed in together in `tables`' order."""
 
+    def change(table: str, new: pa.Table):
+        def apply(current: pa.Table) -> pa.Table:
+            kept = to_arrow(TABLES[table], _keep_others(current.to_pandas(), table, anchor))
+            return pa.concat_tables([kept, new])
 
-def _write_lake(lake: Lake, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:
-    new = to_arrow(TABLES[table], rows)
+        return apply
 
-    def change(current: pa.Table) -> pa.Table:
-        kept = to_arrow(TABLES[table], _keep_others(current.to_pandas(), table, anchor))
-        return pa.concat_tables([kept, new])
-
-    lake.update_partition(table, day, change)
+    with lake.locks(*sorted(tables)), lake.staged() as batch:
+        for table, rows in tables.items():
+            lake.stage_update(batch, table, day, change(table, to_arrow(TABLES[table], rows)))
 
 
 def _write_cluster(engine: Any, table: str, day: dt.date, anchor: str, rows: pd.DataFrame) -> None:

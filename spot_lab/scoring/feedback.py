@@ -4,6 +4,10 @@ File: <lake>/<type>/scored_results/YYYYMMDD/feedback/ml_feedback.csv, comma-sepa
 the header `spot_lab.store.schema.FEEDBACK_COLUMNS[type]` (fixes Spot's comma/tab and column-order
 mismatches, reference 1.7). Rows scored 3 (Low) are added DUPFACTOR times to the training
 counts of the next run of that day, never to the scored set (reference 5.6).
+
+Writes are idempotent: an event (every column but `sev`) has one row, the latest score's,
+so a write retried after a crash, or a re-score, never adds rows (each Low row weighs
+DUPFACTOR events in training).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import csv
 import datetime as dt
 import io
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -80,48 +83,62 @@ def _check_row(path: Path, line_no: int, row: list[str], columns: tuple[str, ...
         raise InputError(f"{where}: sev={row[0]!r} must be 1, 2 or 3: fix it")
 
 
-def append_feedback(
-    lake: Lake | str | os.PathLike,
-    data_type: str,
-    day: dt.date,
-    rows: pd.DataFrame | Iterable[Mapping[str, object]],
-) -> Path:
-    """Append analyst-scored events to the day's feedback file (atomic, locked like the lake).
+def lock_name(data_type: str) -> str:
+    """The lake lock serialising writers of a type's feedback files."""
+    return f"{data_type}_feedback"
 
-    Each row needs the columns of FEEDBACK_COLUMNS[data_type]; the header is written once.
-    """
+
+def new_rows(
+    data_type: str, rows: pd.DataFrame | Iterable[Mapping[str, object]]
+) -> list[list[str]]:
+    """Feedback rows to write, as the CSV's text fields, checked (InputError otherwise)."""
     check_data_type(data_type)
-    lake = lake if isinstance(lake, Lake) else Lake(lake)
     columns = FEEDBACK_COLUMNS[data_type]
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"feedback rows lack columns {missing}: give {', '.join(columns)}")
     frame = frame.loc[:, list(columns)].astype(object).where(frame.notna(), "")
-    for line_no, row in enumerate(frame.itertuples(index=False), 1):
-        _check_row(Path("<new rows>"), line_no, [str(v) for v in row], columns)
+    out = [["" if v is None else str(v) for v in row] for row in frame.itertuples(index=False)]
+    for line_no, row in enumerate(out, 1):
+        _check_row(Path("<new rows>"), line_no, row, columns)
+    return out
+
+
+def merged_text(path: Path, data_type: str, rows: list[list[str]]) -> str:
+    """The feedback file's new content: its rows (validated: a malformed file raises
+    InputError) without those of the events in `rows`, then `rows`. The caller holds
+    lock_name(data_type)."""
+    columns = FEEDBACK_COLUMNS[data_type]
+    current = read_feedback(path, data_type)
+    fresh = {tuple(r[1:]) for r in rows}  # an event's key: every column but sev
+    kept = [
+        row
+        for row in zip(*(current[c].to_pylist() for c in columns), strict=True)
+        if tuple(row[1:]) not in fresh
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(kept)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def append_feedback(
+    lake: Lake | str | os.PathLike,
+    data_type: str,
+    day: dt.date,
+    rows: pd.DataFrame | Iterable[Mapping[str, object]],
+) -> Path:
+    """Record analyst-scored events in the day's feedback file (atomic, locked like the
+    lake, idempotent: an event already there gets the new severity, never a second row).
+
+    Each row needs the columns of FEEDBACK_COLUMNS[data_type]; the header is written once.
+    """
+    lake = lake if isinstance(lake, Lake) else Lake(lake)
+    fresh = new_rows(data_type, rows)
     target = feedback_path(lake.root, data_type, day)
-    with lake.lock(f"{data_type}_feedback"):
-        old = target.read_text(encoding="utf-8") if target.is_file() else ""
-        if old:
-            read_feedback(target, data_type)  # never append to a malformed file
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if not old:
-            writer.writerow(columns)
-        writer.writerows(frame.itertuples(index=False))
-        _write_text_atomic(target, old + buffer.getvalue())
+    with lake.lock(lock_name(data_type)), lake.staged() as batch:
+        batch.text(target, merged_text(target, data_type, fresh))
     return target
-
-
-def _write_text_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.partial"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

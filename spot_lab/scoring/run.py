@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spot_lab import queries
+from spot_lab import limits, queries
 from spot_lab.dates import parse_date
 from spot_lab.engines.base import Engine
 from spot_lab.errors import InputError
@@ -115,9 +115,9 @@ def _options(settings, tol, limit, topics, seed, dupfactor, user_domain) -> _Opt
     def pick(value, default, kind):
         return kind(default if value is None else value)
 
+    tol, limit, topics, seed = checked_options(settings, tol, limit, topics, seed)
     opts = _Options(
-        pick(tol, settings.score_tol, float), pick(limit, settings.score_limit, int),
-        pick(topics, settings.score_topics, int), pick(seed, settings.score_seed, int),
+        float(tol), int(limit), int(topics), int(seed),
         pick(dupfactor, settings.dupfactor, int), float(settings.score_backoff),
         settings.user_domain if user_domain is None else user_domain,
     )  # fmt: skip
@@ -178,6 +178,9 @@ def score_day(
     day = parse_date(day)
     settings = settings or load_settings()
     opts = _options(settings, tol, limit, topics, seed, dupfactor, user_domain)
+    lake = getattr(engine, "lake", None)
+    if write and lake is not None:  # a read-only lake or a user's export: say so before scoring
+        lake.check_replaceable(f"{data_type}_scores", day)
     if threats:
         from spot_lab.detect.run import choose
 
@@ -306,7 +309,12 @@ def _details(engine, data_type, day, out, settings, details_tables, prog) -> dic
 
 
 def _write_all(engine, data_type, day, out: pa.Table, extra: dict) -> None:
-    """Everything is computed: now write, scores first."""
+    """Everything is computed: now write, scores first, after every partition to replace is
+    checked (a user's export in one of them must not leave the others rewritten)."""
+    lake = getattr(engine, "lake", None)
+    if lake is not None:
+        for name in extra:
+            lake.check_replaceable(name, day)
     write_table(engine, f"{data_type}_scores", out, day)
     for name, table in extra.items():
         write_table(engine, name, table, day)
@@ -321,6 +329,19 @@ def _index(engine, data_type, day, write, prog) -> None:
 
         build(lake, day)
         prog.step("ip index")
+
+
+def checked_options(settings, tol=None, limit=None, topics=None, seed=None) -> tuple:
+    """(tol, limit, topics, seed) from the arguments or the settings, checked against
+    limits.yaml before any work: --tol -1 would replace the day's flagged rows with none,
+    and a negative seed ended in scikit-learn's traceback."""
+    pick = lambda value, default: default if value is None else value  # noqa: E731
+    return (
+        limits.number(pick(tol, settings.score_tol), "score_tol", "--tol", float),
+        limits.number(pick(limit, settings.score_limit), "score_limit", "--limit"),
+        limits.number(pick(topics, settings.score_topics), "score_topics", "--topics"),
+        limits.number(pick(seed, settings.score_seed), "seed", "--seed"),
+    )
 
 
 def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, backoff: float) -> str:
@@ -404,6 +425,7 @@ def score_command(
 
     _check_type(data_type)
     settings = load_settings()
+    checked_options(settings, tol, limit, topics, seed)  # before opening anything
     engine = open_engine(conn or lake or settings.lake)
     try:
         result = score_day(

@@ -4,7 +4,9 @@ Every handler requires Jupyter's authentication (`@tornado.web.authenticated`); 
 pass Jupyter's XSRF check (APIHandler). Engine calls block, so they run in a small thread
 pool, each worker with its own DuckDB connection (a connection is not shared by threads).
 Errors answer JSON `{"error": "<one line saying what to do>", "reason": ...}`:
-400 bad input, 503 no lake configured, 502 engine failure.
+400 bad input (bodies are checked against spot_lab/limits.yaml before they are parsed),
+409 a write refused (read-only lake, files spot-lab did not write; nothing changed),
+503 no lake configured, 502 engine failure.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import Any
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
+from spot_lab import limits
 from spot_lab.config import SpotLab
 from spot_lab.dates import parse_date
 from spot_lab.engines.base import Engine
 from spot_lab.engines.registry import open_engine
-from spot_lab.errors import InputError, LakeError, QueryError, SpotLabError
+from spot_lab.errors import InputError, LakeError, QueryError, SpotLabError, WriteError
 from spot_lab.investigation import analyst, storyboard
 from spot_lab.server import threats
 
@@ -94,21 +97,36 @@ class SpotHandler(APIHandler):
             return self.fail(400, str(exc), "input")
         except NoLakeError as exc:
             return self.fail(503, str(exc), "lake")
+        except WriteError as exc:
+            return self.fail(409, str(exc), "write")
         except (QueryError, SpotLabError) as exc:
             return self.fail(502, str(exc), "engine")
         self.finish(json.dumps(result, default=str))
 
     def body(self) -> dict[str, Any]:
+        """The JSON object of a POST, its size and depth checked before it is parsed."""
+        raw = self.request.body or b"{}"
+        most = limits.limit("request_body")
+        if len(raw) > most:
+            raise InputError(
+                f"the request body is {len(raw):,} bytes, at most {most:,} are accepted"
+            )
+        limits.json_depth(raw)
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             raise InputError("the request body is not JSON: send a JSON object") from None
         if not isinstance(data, dict):
             raise InputError("the request body must be a JSON object")
+        for key, value in data.items():  # lone surrogates (\udcff) cannot be stored
+            limits.text(key, "request_body", "a field name")
+            if isinstance(value, str):
+                limits.text(value, "request_body", f"the field {key[:40]!r}", lines=True)
         return data
 
     def arg(self, name: str, default: str | None = None) -> str | None:
-        return self.get_query_argument(name, default)
+        value = self.get_query_argument(name, default)
+        return None if value is None else limits.text(value, "anchor", f"the parameter {name}")
 
     def subject(self, data: dict[str, Any] | None = None) -> tuple[str, dt.date]:
         """The checked type and day: from a POST's JSON body, else the query string."""
@@ -194,10 +212,12 @@ class StoryboardHandler(SpotHandler):
         try:
             data = self.body()
             data_type, day = self.subject(data)
-            anchor = analyst.check_anchor(data.get("anchor"))
             title, text = data.get("title"), data.get("text", "")
             if not isinstance(title, str) or not title.strip() or not isinstance(text, str):
                 raise InputError("give the storyboard a title (text) and a text")
+            _, _, anchor, title, text = storyboard.check_storyboard(
+                data_type, day, data.get("anchor"), title, text
+            )
         except InputError as exc:
             return self.fail(400, str(exc), "input")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from spot_lab import queries
+from spot_lab import limits, queries
 from spot_lab.config import SpotLab
 from spot_lab.engines.base import Engine
 from spot_lab.engines.duckdb_engine import DuckDBEngine
@@ -23,9 +23,9 @@ from spot_lab.investigation.analyst import day_params
 from spot_lab.server.triage_page import has_triage, triage_page
 from spot_lab.store.schema import DATA_TYPES
 
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = limits.limit("page_size")
 DEFAULT_PAGE_SIZE = 50
-MAX_QUERY = 200
+MAX_QUERY = limits.limit("search")
 
 
 def like_pattern(text: str) -> str:

@@ -78,6 +78,8 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
             raise _no_data(lake, day)
         stamp = _stamp(lake, files)  # taken before reading: a later change makes it stale
         manifest = lake.partition_path(INDEX, day) / MANIFEST
+        for name in (INDEX, PORTS):  # refused before anything changes (a read-only lake...)
+            lake.check_replaceable(name, day)
         manifest.unlink(missing_ok=True)  # a half-rebuilt index is never fresh
         raw = parquet_scan(TABLES["flow"], files)
         con = duckdb.connect()
@@ -94,7 +96,7 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
         finally:
             con.close()
             spill.cleanup()
-        with atomic_path(manifest) as tmp:
+        with atomic_path(manifest, lake.tmp_dir) as tmp:
             tmp.write_text(json.dumps({"version": _VERSION, "raw": stamp}) + "\n")
     written = sum((lake.partition_path(t, day) / DATA_FILE).stat().st_size for t in (INDEX, PORTS))
     return IndexResult(day, len(files), sum(s for _, s, _ in stamp), rows, written,

@@ -11,6 +11,12 @@ Concurrency rules, so a notebook kernel and the Jupyter server can share one lak
 - Read-modify-write of a partition (analyst scores, storyboards) holds an exclusive
   flock on the table's lock file for the few milliseconds of the write, so concurrent
   writers (in any process) serialise and none loses the other's rows. Readers never lock.
+- Temporary files live in <lake>/.spot-lab/tmp, named with the writer's host and pid:
+  opening a lake removes those of writers that are gone (a SIGKILL leaves them behind);
+  nothing else is ever removed.
+- Nothing spot-lab did not create is deleted or overwritten: a derived partition holding
+  parquet files other than its DATA_FILE (a user's export) is refused, not replaced.
+- OS refusals (a read-only lake, a full disk) become one-line WriteErrors.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import glob
 import os
 import re
 import uuid
@@ -30,12 +35,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spot_lab.errors import LakeError
+from spot_lab.errors import LakeError, WriteError
+from spot_lab.store.files import (  # noqa: F401 - atomic_path, full_path: public here too
+    TMP_DIR,
+    Staged,
+    atomic_path,
+    full_path,
+    refused,
+    staged_files,
+    sweep_temporary,
+    write_parquet_atomic,
+)
 from spot_lab.store.schema import DATA_TYPES, TABLES, Table
 from spot_lab.store.schema import table as get_table
 
 DATA_FILE = "data.parquet"  # the single file of a derived (OA) partition
-_TMP_SUFFIX = ".partial"  # never matches the *.parquet globs
+_GLOB_CHARS = re.compile(r"[*?\[\]{}\\]")  # DuckDB would read these in a path as a pattern
 _DAY_RE = re.compile(r"y=(\d+)/m=(\d+)/d=(\d+)/")  # a partition path's day prefix
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the words of a query that may name a table
 WORK_PREFIX = "_spotlab_"  # spot-lab's temporary working tables and views (scoring, investigation)
@@ -57,40 +72,6 @@ def to_arrow(tbl: Table, data: pa.Table | pd.DataFrame) -> pa.Table:
     if missing:
         raise LakeError(f"rows for {tbl.name} lack columns {missing}")
     return data.select(tbl.column_names).cast(tbl.arrow_schema)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` for any writer (pyarrow, DuckDB's COPY, plain text);
-    when the block succeeds it is fsynced and renamed over `target`, so no reader ever sees
-    a partial file. On failure `target` is untouched and the temporary file removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)  # fsync through any descriptor flushes the file
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
-
-
-def write_parquet_atomic(data: pa.Table, target: Path) -> None:
-    """Write `data` to `target` so that no reader ever sees a partial file."""
-    with atomic_path(target) as tmp:
-        pq.write_table(data, tmp, compression="zstd")
 
 
 def parquet_scan(tbl: Table, files: str | Sequence[Path], union_by_name: bool = False) -> str:
@@ -123,9 +104,12 @@ class Lake:
     """A Spot warehouse folder. Cheap to create; open DuckDB connections with `connect()`."""
 
     def __init__(self, root: str | os.PathLike, *, create: bool = False) -> None:
-        self.root = Path(root).expanduser().resolve()
+        self.root = full_path(root)
         if create:
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise refused(exc, None, self.root) from None
         elif not self.root.is_dir():
             raise LakeError(
                 f"no Spot lake at {self.root}: create one with "
@@ -137,6 +121,8 @@ class Lake:
                 f"{self.root} is not a Spot lake (no flow/hive, dns/hive or proxy/hive folder): "
                 "check the path, or generate a demo lake with `spot-lab generate`"
             )
+        self.tmp_dir = self.root / TMP_DIR
+        sweep_temporary(self.tmp_dir)  # leftovers of killed writers (one listdir)
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -174,14 +160,30 @@ class Lake:
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """Exclusive, cross-process writer lock for one table (readers never take it)."""
-        lock_dir = self.root / ".spot-lab" / "locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "a") as fh:
+        lock_file = self.root / ".spot-lab" / "locks" / f"{name}.lock"
+        try:
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(lock_file, "a")  # noqa: SIM115 - closed below, after the unlock
+        except OSError as exc:
+            raise refused(exc, self.root, lock_file) from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def locks(self, *names: str) -> Iterator[None]:
+        """Several tables' writer locks, taken in the order given (callers use one order)."""
+        with contextlib.ExitStack() as stack:
+            for name in names:
+                stack.enter_context(self.lock(name))
+            yield
+
+    def staged(self) -> contextlib.AbstractContextManager[Staged]:
+        """`staged_files` in this lake's TMP_DIR: several files renamed in together."""
+        return staged_files(self.tmp_dir)
 
     def append(
         self, name: str, data: pa.Table | pd.DataFrame, day: dt.date, hour: int | None = None
@@ -191,7 +193,7 @@ class Lake:
         if tbl.hourly and hour is None:
             raise LakeError(f"{name} is partitioned by hour: give the hour")
         target = self.partition_path(name, day, hour) / f"part-{uuid.uuid4().hex}.parquet"
-        write_parquet_atomic(to_arrow(tbl, data), target)
+        write_parquet_atomic(to_arrow(tbl, data), target, self.tmp_dir)
         return target
 
     def read_partition(self, name: str, day: dt.date) -> pa.Table:
@@ -214,10 +216,26 @@ class Lake:
         tbl = get_table(name)
         if tbl.is_raw:
             raise LakeError(f"{name} is a raw table: raw data is only appended")
-        with self.lock(name):
-            current = self.read_partition(name, day)
-            new = to_arrow(tbl, change(current))
-            self._install(name, day, lambda path: pq.write_table(new, path, compression="zstd"))
+        with self.lock(name), self.staged() as batch:
+            new = self.stage_update(batch, name, day, change)
+        return new
+
+    def stage_update(
+        self,
+        batch: Staged,
+        name: str,
+        day: dt.date,
+        change: Callable[[pa.Table], pa.Table | pd.DataFrame],
+    ) -> pa.Table:
+        """update_partition's new content, staged in `batch` (the caller holds the lock and
+        commits the batch, with other files, all or nothing)."""
+        tbl = get_table(name)
+        if tbl.is_raw:
+            raise LakeError(f"{name} is a raw table: raw data is only appended")
+        self._check_own(name, day)
+        new = to_arrow(tbl, change(self.read_partition(name, day)))
+        pq.write_table(new, batch.path(self.partition_path(name, day) / DATA_FILE),
+                       compression="zstd")  # fmt: skip
         return new
 
     def write_partition(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
@@ -230,13 +248,36 @@ class Lake:
 
     def _install(self, name: str, day: dt.date, write: Callable[[Path], None]) -> Path:
         """The partition's single file from `write`, renamed in; the caller holds the lock."""
-        folder = self.partition_path(name, day)
-        with atomic_path(folder / DATA_FILE) as tmp:
+        self._check_own(name, day)
+        target = self.partition_path(name, day) / DATA_FILE
+        with atomic_path(target, self.tmp_dir) as tmp:
             write(tmp)
-        for stale in folder.glob("*.parquet"):  # files of a foreign export, now merged
-            if stale.name != DATA_FILE:
-                stale.unlink()
-        return folder / DATA_FILE
+        return target
+
+    def check_replaceable(self, name: str, day: dt.date) -> None:
+        """WriteError when the partition cannot be written (a read-only lake) or holds files
+        spot-lab did not write: checked before a long or multi-table write starts, so it
+        fails before its first table, not after."""
+        with self.lock(name):
+            self._check_own(name, day)
+
+    def _check_own(self, name: str, day: dt.date) -> None:
+        """Refuse to replace a derived partition that holds parquet files spot-lab did not
+        write (only DATA_FILE is its own): they would be lost or their rows doubled. Also
+        removes temporary files killed writers left there (the caller holds the lock)."""
+        folder = self.partition_path(name, day)
+        if not folder.is_dir():
+            return
+        sweep_temporary(folder, stale_beside=DATA_FILE)
+        foreign = sorted(p.name for p in folder.glob("*.parquet") if p.name != DATA_FILE)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            )
+            raise WriteError(
+                f"{folder} holds files spot-lab did not write ({shown}): nothing was changed; "
+                f"move them out of the lake (or merge their rows into {DATA_FILE}) and retry"
+            )
 
     def replace_partition(self, name: str, data: pa.Table | pd.DataFrame, day: dt.date) -> None:
         """Replace a derived partition's rows (model output): atomic, serialised with writers."""
@@ -298,19 +339,28 @@ class LakeConnection:
     def _make(self, name: str, has_files: bool) -> None:
         self.con.execute(self._view_sql(TABLES[name], has_files))
         self._made.add(name)
-        if has_files:
-            self._with_files.add(name)
+        if has_files and not self._listed:
+            self._with_files.add(name)  # a glob follows new files by itself
+
+    @property
+    def _listed(self) -> bool:
+        """True when the lake's path holds characters DuckDB reads as a glob pattern
+        ([, ], *, ?, {, }, \\): its views then name the files, listed again before each
+        query that needs them, instead of a glob over a path that would not match itself."""
+        return _GLOB_CHARS.search(str(self.lake.root)) is not None
 
     def _view_sql(self, tbl: Table, has_files: bool) -> str:
         extended = bool(tbl.extensions) and (self.lake.root / INGEST_STATE).is_dir()
         cols = tbl.columns + (tbl.extensions if extended else ()) + tbl.partitions
+        files: str | list[Path] = str(self.lake.root / tbl.glob())
+        if has_files and self._listed:
+            files = self.lake.files(tbl.name)
+            has_files = bool(files)
         if not has_files:
             body = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in cols)
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
         names = ", ".join(c.name for c in cols)
-        # the root is escaped ([, *, ?): only the table's own pattern is a glob
-        pattern = f"{glob.escape(str(self.lake.root))}/{tbl.glob()}"
-        scan = parquet_scan(tbl, pattern, union_by_name=extended)
+        scan = parquet_scan(tbl, files, union_by_name=extended)
         return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:

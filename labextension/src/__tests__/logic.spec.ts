@@ -4,8 +4,10 @@ import {
   defaultDate,
   ENABLE_SERVER,
   errorText,
+  extensionLoaded,
+  insertIndex,
   investigateCode,
-  loadsExtension,
+  isStale,
   pageCount,
   parseThreatsPage,
   quoteAnchor,
@@ -81,16 +83,39 @@ describe('cell text', () => {
     expect(() => investigateCode('1.2.3.4', 'flow', '28/11/2026')).toThrow(/YYYY-MM-DD/);
   });
 
-  it('adds %load_ext spot_lab only when no cell loads it', () => {
-    expect(cellSource('1.2.3.4', 'flow', '2026-11-28', ['import os'])).toBe(
+  it('adds %load_ext spot_lab unless the kernel says it is loaded', () => {
+    expect(cellSource('1.2.3.4', 'flow', '2026-11-28', false)).toBe(
       '%load_ext spot_lab\n%spot_threat 1.2.3.4 --type flow --date 2026-11-28'
     );
-    expect(
-      cellSource('1.2.3.4', 'flow', '2026-11-28', ['x = 1\n%load_ext spot_lab\n'])
-    ).toBe('%spot_threat 1.2.3.4 --type flow --date 2026-11-28');
-    expect(loadsExtension(['# %load_ext spot_lab'])).toBe(false);
-    expect(loadsExtension(['%load_ext spot_lab_other'])).toBe(false);
-    expect(loadsExtension(['%reload_ext spot_lab'])).toBe(true);
+    expect(cellSource('1.2.3.4', 'flow', '2026-11-28', true)).toBe(
+      '%spot_threat 1.2.3.4 --type flow --date 2026-11-28'
+    );
+  });
+
+  it('quotes proxy URIs with spaces and < as one argument', () => {
+    expect(investigateCode('evil.example/a b<c>', 'proxy', '2026-11-28')).toBe(
+      "%spot_threat 'evil.example/a b<c>' --type proxy --date 2026-11-28"
+    );
+  });
+
+  it('reads the kernel answer about the extension', () => {
+    const reply = (text: string, status = 'ok') => ({
+      status: 'ok',
+      user_expressions: { spot_lab: { status, data: { 'text/plain': text } } }
+    });
+    expect(extensionLoaded(reply('True'))).toBe(true);
+    expect(extensionLoaded(reply('False'))).toBe(false);
+    expect(extensionLoaded(reply('True', 'error'))).toBe(null);
+    expect(extensionLoaded({ status: 'error' })).toBe(null);
+    expect(extensionLoaded(null)).toBe(null);
+  });
+
+  it('inserts below the active cell, at the end without one', () => {
+    expect(insertIndex(0, 3)).toBe(1);
+    expect(insertIndex(2, 3)).toBe(3);
+    expect(insertIndex(-1, 3)).toBe(3);
+    expect(insertIndex(5, 3)).toBe(3);
+    expect(insertIndex(0, 0)).toBe(0);
   });
 });
 
@@ -133,6 +158,33 @@ describe('parseThreatsPage', () => {
     expect(page.rows[1].scope).toBe('internal');
     expect(page.pages).toBe(3);
     expect(summary(page)).toBe('1–2 of 5 matching (6 flagged), 1 scored');
+  });
+
+  it('stamps every row with the type and date of its page', () => {
+    const req = { type: 'dns' as const, date: '2026-11-27', page: 1, pageSize: 2, q: '' };
+    const page = parseThreatsPage({ ...body, type: undefined, date: undefined }, req);
+    expect(page.rows.map(r => [r.type, r.date])).toEqual([
+      ['dns', '2026-11-27'],
+      ['dns', '2026-11-27']
+    ]);
+    expect(parseThreatsPage(body, req).rows[0].type).toBe('flow'); // the server's answer wins
+  });
+
+  it('marks the page on screen stale while another one loads', () => {
+    const page = parseThreatsPage(body);
+    const req = {
+      type: 'flow' as const,
+      date: '2026-11-28',
+      page: 1,
+      pageSize: 2,
+      q: ' '
+    };
+    expect(isStale(page, req)).toBe(false);
+    expect(isStale(page, { ...req, type: 'dns' })).toBe(true);
+    expect(isStale(page, { ...req, date: '2026-11-27' })).toBe(true);
+    expect(isStale(page, { ...req, page: 2 })).toBe(true);
+    expect(isStale(page, { ...req, q: 'x' })).toBe(true);
+    expect(isStale(null, req)).toBe(false);
   });
 
   it('rejects an answer without rows', () => {
