@@ -86,6 +86,23 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             'print(again.storyboard_title, "|", again.storyboard_text)',
         ],
     ),
+    "rest-api": (
+        "rest",
+        [
+            "GET /spot-lab/api/dates",
+            "GET /spot-lab/api/threats?type=flow&date={date}&page=1&page_size=2",
+            'POST /spot-lab/api/score {{"type": "flow", "date": "{date}", "anchor": '
+            '"{c2_beaconing_ip}", "severity": 1}}',
+            "GET /spot-lab/api/threats?type=flow&date={date}&page_size=1&q={c2_beaconing_ip}",
+            "GET /spot-lab/api/threats?type=flow&date=2026-11-31",
+            'POST /spot-lab/api/score {{"type": "flow", "date": "{date}", "anchor": '
+            '"{c2_beaconing_ip}", "severity": 5}}',
+            'POST /spot-lab/api/storyboard {{"type": "flow", "date": "{date}", "anchor": '
+            '"{c2_beaconing_ip}", "title": "C2 beaconing", "text": "Isolate the host."}}',
+            "GET /spot-lab/api/storyboard?type=flow&date={date}&anchor={c2_beaconing_ip}",
+            "NOAUTH GET /spot-lab/api/dates",
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
@@ -208,14 +225,84 @@ def run_shell(commands: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_rest(requests: list[str], lake: Path) -> str:
+    """Each request (`METHOD /path [json body]`, `NOAUTH` first for one without the token)
+    against a real `jupyter server` on the lake, shown as the curl command and its answer."""
+    import secrets
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = dict(os.environ, SPOT_LAB_LAKE=str(lake))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True", "--no-browser",
+         f"--ServerApp.root_dir={lake}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("jupyter server did not start for the REST example") from None
+                time.sleep(0.3)
+        for request in requests:
+            auth = not request.startswith("NOAUTH ")
+            method, path, *body = request.removeprefix("NOAUTH ").split(" ", 2)
+            headers = {"Authorization": f"token {token}"} if auth else {}
+            data = body[0].encode() if body else None
+            shown = ["curl", '-H "Authorization: token $TOKEN"'] if auth else ["curl"]
+            if method == "POST":
+                shown += ["-X POST", f"-d '{body[0]}'"]
+            lines.append(f'$ {" ".join(shown)} "$URL{path}"')
+            call = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(call, timeout=120) as answer:
+                    status, text = answer.status, answer.read().decode()
+            except urllib.error.HTTPError as exc:
+                status, text = exc.code, exc.read().decode()
+            lines.append(f"{status} {_compact(text)}")
+            lines.append("")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _compact(text: str) -> str:
+    """A JSON answer on as few lines as reads well (one per row of a page)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.strip()
+    if isinstance(value, dict) and isinstance(value.get("rows"), list):
+        rows = value.pop("rows")
+        head = json.dumps(value)[:-1]
+        body = ",\n  ".join(json.dumps(row) for row in rows)
+        return f'{head}, "rows": [\n  {body}]}}' if rows else f'{head}, "rows": []}}'
+    return json.dumps(value)
+
+
 def produce(name: str, lake: Path, values: dict[str, str]) -> str:
     kind, steps = EXAMPLES[name]
     with tempfile.TemporaryDirectory(prefix="spot-lab-example-") as scratch:
         steps = [step.format(scratch=scratch, **values) for step in steps]
-        if kind == "ipython":  # on a copy: an example may write (a storyboard, a score)
+        if kind in ("ipython", "rest"):  # on a copy: an example may write (a storyboard, a score)
             copy = Path(scratch) / "demo-lake"
             shutil.copytree(lake, copy)
-            text = run_ipython(steps, copy).replace(str(copy), SHOWN_LAKE)
+            run = run_ipython if kind == "ipython" else run_rest
+            text = run(steps, copy).replace(str(copy), SHOWN_LAKE)
         else:
             text = run_shell(steps)
         text = text.replace(scratch, SHOWN_SCRATCH)
