@@ -103,6 +103,18 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "NOAUTH GET /spot-lab/api/dates",
         ],
     ),
+    "ground-truth": (
+        "ipython",
+        [
+            "import json, pathlib, textwrap",
+            "truth = json.loads(pathlib.Path('{lake}/ground_truth.json').read_text())",
+            "for s in truth['scenarios']:\n"
+            "    kind = 'benign' if s['benign'] else 'attack'\n"
+            "    print(f\"{{s['name']:<23}}{{s['data_type']:<6}}{{kind:<7}}\"\n"
+            "          + textwrap.shorten(s['description'], 100))",
+            "print(json.dumps(truth['scenarios'][0]['parameters']))",
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
