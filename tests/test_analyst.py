@@ -208,3 +208,29 @@ def test_cluster_engines_are_refused_for_writes():
 
     with pytest.raises(InputError, match="read-only"):
         analyst.record_score(Fake("hive://h:10000"), "flow", DEMO_DAY, "1.2.3.4", 1)
+
+
+@pytest.mark.parametrize("data_type", ["flow", "dns", "proxy"])
+def test_a_threat_only_the_detectors_found_takes_a_verdict(scored_lake_copy, data_type):
+    """A triage threat with no event Spot's model flagged still gets the analyst's verdict
+    (in Spot's columns) and the list shows it; no feedback row, no event to learn from."""
+    lake = Lake(scored_lake_copy)
+    engine = DuckDBEngine(lake)
+    try:
+        flagged = lake.read_partition(f"{data_type}_scores", DEMO_DAY).to_pandas()
+        seen = set(flagged.get("srcip", [])) | set(flagged.get("dstip", [])) | set(
+            flagged.get("ip_dst", [])) | set(flagged.get("dns_qry_name", [])) | set(
+            flagged.get("fulluri", []))  # fmt: skip
+        rows = threats.threats_page(engine, data_type, DEMO_DAY, page_size=500)["rows"]
+        anchor = next(r["anchor"] for r in rows if r["anchor"] not in seen)
+        fb = lake.root / "feedback"
+        before = snapshot(fb) if fb.exists() else {}
+        assert analyst.record_score(lake, data_type, DEMO_DAY, anchor, 1) >= 1
+        assert analyst.severity_of(lake, data_type, DEMO_DAY, anchor) == 1
+        shown = threats.threats_page(engine, data_type, DEMO_DAY, q=anchor)["rows"]
+        assert any(r["anchor"] == anchor and r["severity"] == 1 for r in shown)
+        assert (snapshot(fb) if fb.exists() else {}) == before
+        with pytest.raises(InputError, match="no flagged"):
+            analyst.record_score(lake, data_type, DEMO_DAY, "203.0.113.254", 1)
+    finally:
+        engine.close()

@@ -34,7 +34,8 @@ from spot_lab import limits, queries
 from spot_lab.dates import parse_date
 from spot_lab.engines.base import Engine
 from spot_lab.engines.duckdb_engine import DuckDBEngine
-from spot_lab.errors import InputError
+from spot_lab.enrich.netcontext import parse_ips
+from spot_lab.errors import InputError, SpotLabError
 from spot_lab.scoring import feedback
 from spot_lab.store.lake import Lake
 from spot_lab.store.schema import (
@@ -137,6 +138,46 @@ def _investigation_rows(data_type: str, rows: pa.Table, severity: int, day: dt.d
     return pa.table(data).cast(table.arrow_schema)
 
 
+def _threats_naming(engine: Engine, data_type: str, day: dt.date, anchor: str) -> pa.Table:
+    """The day's triage threats of `anchor`; InputError when there is none either."""
+    table = f"{data_type}_threats"
+    try:
+        found = engine.arrow(queries.render("server", "threats_naming", table=table),
+                             {**day_params(day), "anchor": anchor})  # fmt: skip
+    except SpotLabError:  # a cluster without the triage table: as before, nothing to score
+        found = pa.table({"entity": pa.array([], pa.string())})
+    if found.num_rows == 0:
+        raise InputError(
+            f"no flagged {data_type} row for {anchor!r} on {day}: "
+            "score an anchor from that day's threats list"
+        )
+    return found
+
+
+def _verdict_rows(data_type: str, threats: pa.Table, anchor: str, severity: int,
+                  day: dt.date) -> pa.Table:  # fmt: skip
+    """Spot's `<type>_threat_investigation` rows for threats without a flagged event: one per
+    threat, in Spot's columns, keyed by the entity (flow: both sides of a pair, no ports;
+    dns: the client IP or the name; proxy: the web host as the URI)."""
+    n = threats.num_rows
+    sev = pa.array([severity] * n, pa.int32())
+    if data_type == "flow":
+        sides = [(e.split(" -> ") + [""])[:2] if " -> " in e else [anchor, ""]
+                 for e in threats["entity"].to_pylist()]  # fmt: skip
+        data = {"tstart": threats["first_seen"], "srcip": [a for a, _ in sides],
+                "dstip": [b for _, b in sides], "srcport": pa.nulls(n, pa.int32()),
+                "dstport": pa.nulls(n, pa.int32()), "score": sev}  # fmt: skip
+    elif data_type == "dns":
+        is_ip = parse_ips([anchor]).valid[0]
+        zero = pa.array([0] * n, pa.int32())
+        data = {"unix_tstamp": pa.nulls(n, pa.int64()), "ip_dst": [anchor if is_ip else ""] * n,
+                "dns_qry_name": ["" if is_ip else anchor] * n,
+                "ip_sev": sev if is_ip else zero, "dns_sev": zero if is_ip else sev}  # fmt: skip
+    else:
+        data = {"tdate": [day.isoformat()] * n, "fulluri": [anchor] * n, "uri_sev": sev}
+    return pa.table(data).cast(TABLES[f"{data_type}_threat_investigation"].arrow_schema)
+
+
 def _dedupe(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     """One row per key, the last one winning."""
     if table.num_rows == 0:
@@ -199,12 +240,11 @@ def record_score(
     anchor = check_anchor(anchor)
     lake, engine = _lake_and_engine(target)
     rows = matching_rows(engine, data_type, day, anchor)
-    if rows.num_rows == 0:
-        raise InputError(
-            f"no flagged {data_type} row for {anchor!r} on {day}: "
-            "score an anchor from that day's threats list"
-        )
-    new = _investigation_rows(data_type, rows, severity, day)
+    if rows.num_rows:
+        new = _investigation_rows(data_type, rows, severity, day)
+    else:  # a threat only the detectors found: its verdict, and no event for the model to learn
+        threats = _threats_naming(engine, data_type, day, anchor)
+        new = _verdict_rows(data_type, threats, anchor, severity, day)
     fresh = feedback.new_rows(data_type, _feedback_rows(data_type, rows, severity).to_pandas())
     table_name = f"{data_type}_threat_investigation"
     fb_file = feedback.feedback_path(lake.root, data_type, day)
