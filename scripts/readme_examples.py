@@ -40,6 +40,8 @@ VOLATILE = [
     (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
     (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
     (re.compile(r"/tmp/spot-lab-example-\w+"), SHOWN_SCRATCH),
+    # a reject file's name carries a digest of the source's path, which is a scratch folder
+    (re.compile(r"(rejects/[\w.-]+?)\.[0-9a-f]{8}\.jsonl"), r"\1.<id>.jsonl"),
 ]
 
 # name -> (kind, steps). kind "ipython": each step is one cell; "shell": each a command line.
@@ -115,6 +117,20 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "print(json.dumps(truth['scenarios'][0]['parameters']))",
         ],
     ),
+    "cli-ingest": (
+        "shell",
+        [
+            "! mkdir -p {scratch}/logs/zeek {scratch}/logs/other",
+            "! cp {root}/tests/fixtures/zeek/conn.log {root}/tests/fixtures/zeek/dns.log"
+            " {root}/tests/fixtures/zeek/ssl.log {root}/tests/fixtures/zeek/http.log.gz"
+            " {root}/tests/fixtures/zeek/http.log.corrupt.gz {scratch}/logs/zeek/",
+            "! cp {root}/tests/fixtures/sensors/eve.json {root}/tests/fixtures/sensors/bluecoat.log"
+            " {root}/README.md {scratch}/logs/other/",
+            "spot-lab ingest {scratch}/logs --lake {scratch}/lake --quiet",
+            "echo $?",
+            "spot-lab ingest {scratch}/logs --lake {scratch}/lake --quiet",
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
@@ -175,7 +191,7 @@ def demo_lake(cache: Path) -> Path:
 def facts(lake: Path) -> dict[str, str]:
     """Values examples may name: the day, the lake, and each scenario's first anchors."""
     truth = json.loads((lake / "ground_truth.json").read_text())
-    values = {"date": truth["generator"]["first_date"], "lake": str(lake)}
+    values = {"date": truth["generator"]["first_date"], "lake": str(lake), "root": str(ROOT)}
     for scenario in truth["scenarios"]:
         anchors = scenario["anchors"]
         for key, plural in (("ip", "ips"), ("name", "query_names"), ("uri", "uris")):
@@ -226,7 +242,11 @@ def run_shell(commands: list[str]) -> str:
     env = dict(os.environ, NO_COLOR="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     lines = []
+    status = 0
     for command in commands:
+        if command == "echo $?":  # the previous command's exit status, as a shell shows it
+            lines += ["$ echo $?", str(status)]
+            continue
         if command.startswith("!"):
             subprocess.run(shlex.split(command[1:]), check=True, env=env, capture_output=True)
             continue
@@ -234,6 +254,7 @@ def run_shell(commands: list[str]) -> str:
                               stderr=subprocess.STDOUT, timeout=600)  # fmt: skip
         lines.append(f"$ {command}")
         lines += [line.rstrip() for line in done.stdout.splitlines() if line]
+        status = done.returncode
     return "\n".join(lines) + "\n"
 
 
