@@ -131,6 +131,26 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "spot-lab ingest {scratch}/logs --lake {scratch}/lake --quiet",
         ],
     ),
+    "geolocate": (
+        "ipython",
+        [
+            "from spot_lab.geo import default_geolocator",
+            "locator = default_geolocator()  # opened once, reused while its files are unchanged",
+            'locator.locate(["8.8.8.8", "81.2.69.142", "8.8.8.8", "10.0.1.5",'
+            ' "2001:4860:4860::8888", "not-an-ip"])',
+        ],
+    ),
+    "spot-geo-sql": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "%%spotquery --date {date}\n"
+            "SELECT spot_geo(dip).country AS country, count(DISTINCT dip) AS endpoints,\n"
+            "       sum(ibyt + obyt)::BIGINT AS bytes\n"
+            "FROM flow WHERE spot_internal(sip) AND NOT spot_internal(dip)\n"
+            "GROUP BY ALL ORDER BY bytes DESC LIMIT 8",
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
