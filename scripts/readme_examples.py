@@ -32,14 +32,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md"]
 SHOWN_LAKE = "~/.spot-lab/demo-lake"  # where the demo puts its lake; shown instead of the cache
-SHOWN_SCRATCH = "/tmp"  # an example's own scratch folder (`{scratch}`), as shown
+# An example's own scratch folder (`{scratch}`) and its copy of the lake, as shown. Each shown
+# name is as long as the real one (mkdtemp's 8 random characters), so tables stay aligned.
+SHOWN_SCRATCH = "/tmp/spotlab-ex"
+COPY_NAME = "demo-"  # the lake's copy in the scratch folder: len("/tmp/slXXXXXXXX/demo-") == 21
 MARK = re.compile(r"^<!-- example: ([\w-]+) -->$")
 # What changes between runs of the same example: masked before comparing.
 VOLATILE = [
     (re.compile(r"\b\d+(?:\.\d+)? (?:s|ms)\b"), "<time>"),
     (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
     (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
-    (re.compile(r"/tmp/spot-lab-example-\w+"), SHOWN_SCRATCH),
+    (re.compile(r"/tmp/sl\w{8}"), SHOWN_SCRATCH),
     # a reject file's name carries a digest of the source's path, which is a scratch folder
     (re.compile(r"(rejects/[\w.-]+?)\.[0-9a-f]{8}\.jsonl"), r"\1.<id>.jsonl"),
 ]
@@ -151,6 +154,17 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             "GROUP BY ALL ORDER BY bytes DESC LIMIT 8",
         ],
     ),
+    "spot-connect": (
+        "ipython",
+        [
+            "%load_ext spot_lab",
+            "! spot-lab generate --lake {scratch}/other-lake --date {date} --flows-per-day 2000"
+            " --quiet",
+            "%spot_connect {scratch}/other-lake --alias other",
+            "%spot_connect",
+            "%spot_connect hive://spot@127.0.0.1:1/spot?auth=NOSASL --alias cluster",
+        ],
+    ),
     "cli-generate": (
         "shell",
         ["spot-lab generate --lake {scratch}/demo-lake --date 2026-11-28"],
@@ -240,7 +254,14 @@ def run_ipython(cells: list[str], lake: Path) -> str:
     out = io.StringIO()
     lines = []
     try:
-        for number, cell in enumerate(cells, 1):
+        number = 0
+        for cell in cells:
+            if cell.startswith("! "):  # a hidden shell step preparing what the next cells show
+                subprocess.run(shlex.split(cell[2:]), check=True, capture_output=True,
+                               env=dict(os.environ, PATH=f"{Path(sys.executable).parent}"
+                                        f"{os.pathsep}{os.environ['PATH']}"))  # fmt: skip
+                continue
+            number += 1
             first, *rest = cell.split("\n")
             lines.append(f"In [{number}]: {first}")
             lines += [f"   ...: {line}" for line in rest]
@@ -349,10 +370,12 @@ def _compact(text: str) -> str:
 
 def produce(name: str, lake: Path, values: dict[str, str]) -> str:
     kind, steps = EXAMPLES[name]
-    with tempfile.TemporaryDirectory(prefix="spot-lab-example-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="sl", dir="/tmp") as scratch:
+        assert len(scratch) == len(SHOWN_SCRATCH), scratch
         steps = [step.format(scratch=scratch, **values) for step in steps]
         if kind in ("ipython", "rest"):  # on a copy: an example may write (a storyboard, a score)
-            copy = Path(scratch) / "demo-lake"
+            copy = Path(scratch) / COPY_NAME
+            assert len(str(copy)) == len(SHOWN_LAKE)
             shutil.copytree(lake, copy)
             run = run_ipython if kind == "ipython" else run_rest
             text = run(steps, copy).replace(str(copy), SHOWN_LAKE)
