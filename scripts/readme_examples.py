@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import hashlib
 import io
 import json
@@ -43,6 +44,8 @@ VOLATILE = [
     (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
     (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
     (re.compile(r"/tmp/sl\w{8}"), SHOWN_SCRATCH),
+    # DuckDB writes the IP index with its threads: row groups (and so the size) vary a little
+    (re.compile(r"\b\d+(?:\.\d+)? MB on disk"), "<size> MB on disk"),
     # a reject file's name carries a digest of the source's path, which is a scratch folder
     (re.compile(r"(rejects/[\w.-]+?)\.[0-9a-f]{8}\.jsonl"), r"\1.<id>.jsonl"),
 ]
@@ -436,7 +439,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.write:
                 lines[start:end] = new
             elif masked("\n".join(lines[start:end])) != masked("\n".join(new)):
-                problems.append(f"{doc.name}: example {name} differs from what the code prints")
+                diff = difflib.unified_diff(masked("\n".join(lines[start:end])).split("\n"),
+                                            masked("\n".join(new)).split("\n"), "README",
+                                            "the code", lineterm="", n=0)  # fmt: skip
+                problems.append(f"{doc.name}: example {name} differs from what the code prints:\n"
+                                + "\n".join(list(diff)[:40]))  # fmt: skip
         if args.write:
             doc.write_text("\n".join(lines))
     problems += [f"example {name} is in no document" for name in sorted(set(EXAMPLES) - used)]
