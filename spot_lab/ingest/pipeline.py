@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from spot_lab.ingest import mapping as M
 from spot_lab.ingest import readers
 from spot_lab.ingest.detect import Detected
+from spot_lab.ingest.plan import Plan, assemble, make_plan
 from spot_lab.ingest.sql import Renderer
 from spot_lab.ingest.writer import PartitionWriter, RejectWriter
 
@@ -71,6 +72,7 @@ class Processor:
         kind = None if found.family == "suricata" else found.kind
         self.maps = M.for_source(found.family, kind)
         self.renderers = {m.name: Renderer(m) for m in self.maps}
+        self.plans: dict[tuple, Plan] = {}
         self.max_skew = max_skew_days * 86400
         self.sensor = sensor
 
@@ -99,14 +101,19 @@ class Processor:
         if chunk.table.num_rows == 0:
             return
         for m, rows in self._routes(chunk, out):
+            plan = self._plan(m, chunk.layout)
             self.con.register("_chunk", rows)
             try:
-                result = self.con.sql(
-                    self.renderers[m.name].statement(chunk.layout)
-                ).to_arrow_table()
+                result = self.con.sql(plan.sql).to_arrow_table()
             finally:
                 self.con.unregister("_chunk")
-            self._result(m, chunk, result, out)
+            self._result(m, chunk, assemble(self.con, plan, rows, result), out)
+
+    def _plan(self, m: M.Mapping, layout) -> Plan:
+        key = (m.name, layout)
+        if key not in self.plans:
+            self.plans[key] = make_plan(self.con, self.renderers[m.name], layout)
+        return self.plans[key]
 
     def _routes(self, chunk: readers.Chunk, out: Outcome):
         """(mapping, rows) pairs: Suricata's events go to the mapping of their event_type."""
