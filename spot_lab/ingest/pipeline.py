@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import queue
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -83,7 +86,7 @@ class Processor:
         blocks = _hashed(readers.blocks(stream, first_line=first_line, offset=offset,
                                         complete=complete), hasher, out)  # fmt: skip
         try:
-            for chunk in readers.chunks(self.found, self.maps[0], blocks):
+            for chunk in prefetched(readers.chunks(self.found, self.maps[0], blocks)):
                 self.chunk(chunk, out)
                 if progress is not None:
                     progress(chunk)
@@ -185,6 +188,47 @@ class Processor:
         texts = chunk.texts(lines)
         for line, why in zip(lines, reasons, strict=True):
             self.rejects.add(line, why, texts.get(line, ""))
+
+
+def prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """An iterator's items made on a thread `depth` steps ahead: the next block is read, hashed
+    and parsed while this one is mapped (pyarrow, DuckDB and hashlib release the GIL). The
+    thread's exceptions are raised here in their place; it is stopped and joined on exit."""
+    done = object()
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                put((item, None))
+                if stop.is_set():
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="spot-lab-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = ready.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()  # it finishes its block: the stream stays open until then
 
 
 def _hashed(blocks, hasher, out: Outcome):

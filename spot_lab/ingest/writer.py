@@ -33,9 +33,9 @@ COMPRESSION = "zstd"
 NO_DICTIONARY = {"uid", "extra", "frame_time", "unix_tstamp", "tdur", "sport", "ibyt", "obyt",
                  "fulluri", "uripath", "uriquery", "referer", "dns_a", "scbytes", "csbytes"}  # fmt: skip
 LANES = 2  # writer threads: parquet encoding is the costliest step and runs beside parsing
-IN_FLIGHT_ROWS = 200_000  # rows handed to the writer threads and not yet written (memory bound)
-ROW_GROUP_ROWS = 100_000  # rows buffered per partition before a row group is written
-BUFFER_ROWS = 200_000  # rows buffered over all partitions (memory bound)
+IN_FLIGHT_ROWS = 128_000  # rows handed to the writer threads and not yet written (memory bound)
+ROW_GROUP_ROWS = 64_000  # rows buffered per partition before a row group is written
+BUFFER_ROWS = 128_000  # rows buffered over all partitions (memory bound)
 MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
@@ -54,8 +54,8 @@ def _by_hour(rows: pa.Table):
 
 
 def _write(writer: pq.ParquetWriter, pieces: list[pa.Table], schema: pa.Schema) -> None:
-    """One row group (on a writer thread): whole columns encode faster than many slices."""
-    writer.write_table(pa.concat_tables(pieces).cast(schema).combine_chunks())
+    """One row group (on a writer thread)."""
+    writer.write_table(pa.concat_tables(pieces).cast(schema))
 
 
 def staging_dir(lake: Lake, sid: str) -> Path:
@@ -113,15 +113,19 @@ class PartitionWriter:
         if rows.num_rows == 0:
             return
         rows = rows.select(file_schema(table).names + ["_hour"])
+        touched = set()
         for hour, subset in _by_hour(rows):
             part = self._part(table, hour)
+            touched.add(id(part))
             part.buffered.append(subset.drop_columns(["_hour"]))
             part.rows += subset.num_rows
             self.buffered += subset.num_rows
             if sum(t.num_rows for t in part.buffered) >= ROW_GROUP_ROWS:
                 self._flush(part)
-        if self.buffered >= BUFFER_ROWS:
-            for part in self.parts.values():
+        for part in self.parts.values():
+            # an hour this block added nothing to is done for now (logs come in time order):
+            # its rows go out as a row group instead of waiting in memory
+            if (part.table == table and id(part) not in touched) or self.buffered >= BUFFER_ROWS:
                 self._flush(part)
 
     def _part(self, table: str, hour: int) -> _Part:
