@@ -102,7 +102,7 @@ def conversions() -> dict[str, dict[str, str]]:
     raw = yaml.safe_load((MAPPINGS_DIR / "conversions.yaml").read_text())
     out = {}
     for name, spec in raw.items():
-        out[name] = _lookup(spec["lookup"]) if "lookup" in spec else spec
+        out[name] = {**_lookup(spec["lookup"]), **spec} if "lookup" in spec else spec
     return out
 
 

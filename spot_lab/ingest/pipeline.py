@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import queue
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -19,6 +22,7 @@ import pyarrow.compute as pc
 from spot_lab.ingest import mapping as M
 from spot_lab.ingest import readers
 from spot_lab.ingest.detect import Detected
+from spot_lab.ingest.plan import Plan, assemble, make_plan
 from spot_lab.ingest.sql import Renderer
 from spot_lab.ingest.writer import PartitionWriter, RejectWriter
 
@@ -71,6 +75,7 @@ class Processor:
         kind = None if found.family == "suricata" else found.kind
         self.maps = M.for_source(found.family, kind)
         self.renderers = {m.name: Renderer(m) for m in self.maps}
+        self.plans: dict[tuple, Plan] = {}
         self.max_skew = max_skew_days * 86400
         self.sensor = sensor
 
@@ -81,7 +86,7 @@ class Processor:
         blocks = _hashed(readers.blocks(stream, first_line=first_line, offset=offset,
                                         complete=complete), hasher, out)  # fmt: skip
         try:
-            for chunk in readers.chunks(self.found, self.maps[0], blocks):
+            for chunk in prefetched(readers.chunks(self.found, self.maps[0], blocks)):
                 self.chunk(chunk, out)
                 if progress is not None:
                     progress(chunk)
@@ -99,14 +104,19 @@ class Processor:
         if chunk.table.num_rows == 0:
             return
         for m, rows in self._routes(chunk, out):
+            plan = self._plan(m, chunk.layout)
             self.con.register("_chunk", rows)
             try:
-                result = self.con.sql(
-                    self.renderers[m.name].statement(chunk.layout)
-                ).to_arrow_table()
+                result = self.con.sql(plan.sql).to_arrow_table()
             finally:
                 self.con.unregister("_chunk")
-            self._result(m, chunk, result, out)
+            self._result(m, chunk, assemble(self.con, plan, rows, result), out)
+
+    def _plan(self, m: M.Mapping, layout) -> Plan:
+        key = (m.name, layout)
+        if key not in self.plans:
+            self.plans[key] = make_plan(self.con, self.renderers[m.name], layout)
+        return self.plans[key]
 
     def _routes(self, chunk: readers.Chunk, out: Outcome):
         """(mapping, rows) pairs: Suricata's events go to the mapping of their event_type."""
@@ -178,6 +188,47 @@ class Processor:
         texts = chunk.texts(lines)
         for line, why in zip(lines, reasons, strict=True):
             self.rejects.add(line, why, texts.get(line, ""))
+
+
+def prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """An iterator's items made on a thread `depth` steps ahead: the next block is read, hashed
+    and parsed while this one is mapped (pyarrow, DuckDB and hashlib release the GIL). The
+    thread's exceptions are raised here in their place; it is stopped and joined on exit."""
+    done = object()
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                put((item, None))
+                if stop.is_set():
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="spot-lab-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = ready.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()  # it finishes its block: the stream stays open until then
 
 
 def _hashed(blocks, hasher, out: Outcome):

@@ -85,17 +85,19 @@ def blocks(stream: BinaryIO, *, first_line: int = 1, offset: int = 0, complete: 
             raise Truncated(line + carry.count(b"\n"), _one_line(exc)) from None
         if not data:
             break
-        data = carry + data
         cut = data.rfind(b"\n") + 1
-        if cut == 0 and len(data) > MAX_LINE:
+        if cut == 0 and len(carry) + len(data) > MAX_LINE:
             cut = len(data)  # no newline in MAX_LINE bytes: pass it on, it will be rejected
+        if not cut:
+            carry += data
+            continue
+        # one copy of the block's bytes (carry + data would copy the read buffer twice)
+        whole = b"".join((carry, memoryview(data)[:cut], b"" if data[cut - 1] == 10 else b"\n"))
+        offset += len(carry) + cut
         carry = data[cut:]
-        if cut:
-            offset += cut
-            block = Block(line, data[:cut] if data[cut - 1 : cut] == b"\n" else data[:cut] + b"\n",
-                          offset)  # fmt: skip
-            line += block.lines
-            yield block
+        block = Block(line, whole, offset)
+        line += block.lines
+        yield block
     if carry and complete:
         yield Block(line, carry + b"\n", offset + len(carry))
 

@@ -132,9 +132,13 @@ class Renderer:
             return self.spec_expr(self.m.columns[column], (*seen, column))
         return self.d.ident(name)
 
-    def output_columns(self) -> list[str]:
+    def output_columns(self, only: set[str] | None = None) -> list[str]:
+        """The table's columns as select items (`only`: just these, for the split plan of
+        spot_lab.ingest.plan)."""
         out = []
         for col in self.table.columns + self.table.extensions:
+            if only is not None and col.name not in only:
+                continue
             if col.name == "extra" and "extra" not in self.m.columns:
                 expr = "_rest"
             elif col.name in self.m.columns:
@@ -165,16 +169,18 @@ class Renderer:
             self.d._cache[key] = self._statement(layout)
         return self.d._cache[key]
 
-    def _statement(self, layout) -> str:
+    def _statement(self, layout, only: set[str] | None = None, extras: tuple[str, ...] = ()) -> str:
+        """The whole query; `only` and `extras` (more select items) serve the split plan."""
         t = self.d.try_cast(self.spec_expr(self.m.time), "DOUBLE")
         bounded = f"CASE WHEN {t} >= 0 AND {t} < {MAX_EPOCH} THEN {t} END"
-        cols = ",\n  ".join(self.output_columns())
+        items = [*self.output_columns(only), *extras, "_t",
+                 "CAST(floor(_t / 3600) AS BIGINT) AS _hour", "_line",
+                 f"{self.reason()} AS _reason", f"{self.skip()} AS _skip"]  # fmt: skip
         return (
             f"WITH _typed AS ({self.source(layout)}),\n"
             f"_timed AS (SELECT *, {bounded} AS _t FROM _typed),\n"
             f"_stamped AS (SELECT *, {self.d.timestamp('_t')} AS _ts FROM _timed)\n"
-            f"SELECT\n  {cols},\n  _t, CAST(floor(_t / 3600) AS BIGINT) AS _hour, _line,\n"
-            f"  {self.reason()} AS _reason, {self.skip()} AS _skip\nFROM _stamped"
+            "SELECT\n  " + ",\n  ".join(items) + "\nFROM _stamped"
         )
 
     # ---- the source layer: a chunk's text -> typed fields -----------------------------------

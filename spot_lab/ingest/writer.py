@@ -32,9 +32,10 @@ COMPRESSION = "zstd"
 # Columns whose values rarely repeat: a dictionary only costs time for them (and falls back)
 NO_DICTIONARY = {"uid", "extra", "frame_time", "unix_tstamp", "tdur", "sport", "ibyt", "obyt",
                  "fulluri", "uripath", "uriquery", "referer", "dns_a", "scbytes", "csbytes"}  # fmt: skip
-PENDING = 1  # row groups queued for the writer thread (memory bound)
-ROW_GROUP_ROWS = 100_000  # rows buffered per partition before a row group is written
-BUFFER_ROWS = 200_000  # rows buffered over all partitions (memory bound)
+LANES = 2  # writer threads: parquet encoding is the costliest step and runs beside parsing
+IN_FLIGHT_ROWS = 128_000  # rows handed to the writer threads and not yet written (memory bound)
+ROW_GROUP_ROWS = 64_000  # rows buffered per partition before a row group is written
+BUFFER_ROWS = 128_000  # rows buffered over all partitions (memory bound)
 MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
@@ -50,6 +51,11 @@ def _by_hour(rows: pa.Table):
         return
     for hour in np.unique(hours):
         yield int(hour), rows.filter(pc.equal(rows["_hour"], pa.scalar(int(hour), pa.int64())))
+
+
+def _write(writer: pq.ParquetWriter, pieces: list[pa.Table], schema: pa.Schema) -> None:
+    """One row group (on a writer thread)."""
+    writer.write_table(pa.concat_tables(pieces).cast(schema))
 
 
 def staging_dir(lake: Lake, sid: str) -> Path:
@@ -74,6 +80,7 @@ class _Part:
     rel: str  # partition folder
     day: dt.date
     table: str
+    lane: int = 0  # the writer thread of its files (a file's row groups stay in order)
     k: int = 0
     rows: int = 0
     buffered: list[pa.Table] = field(default_factory=list)
@@ -83,7 +90,11 @@ class _Part:
 
 
 class PartitionWriter:
-    """Buffers rows per partition and writes them as row groups into staged files."""
+    """Buffers rows per partition and writes them as row groups into staged files.
+
+    Parquet encoding runs on LANES writer threads beside the next block's parsing (pyarrow
+    releases the GIL); each partition keeps to one thread, so its row groups stay in order.
+    At most IN_FLIGHT_ROWS rows wait for a writer thread (memory bound)."""
 
     def __init__(self, lake: Lake, sid: str, segment: int) -> None:
         self.lake, self.sid, self.segment = lake, sid, segment
@@ -93,60 +104,69 @@ class PartitionWriter:
         self.buffered = 0
         self._clock = 0
         self._used: dict[tuple[str, str], int] = {}
-        # parquet encoding runs beside the next block's parsing (pyarrow releases the GIL);
-        # one thread keeps every file's row groups in order
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="spot-lab-writer")
-        self._pending: list[Future] = []
+        self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"spot-lab-writer-{i}")
+                       for i in range(LANES)]  # fmt: skip
+        self._pending: list[tuple[Future, int]] = []  # (future, rows) in submission order
 
     def add(self, table: str, rows: pa.Table) -> None:
         """Rows of one table with their `_hour`: split by partition, buffered."""
         if rows.num_rows == 0:
             return
         rows = rows.select(file_schema(table).names + ["_hour"])
+        touched = set()
         for hour, subset in _by_hour(rows):
             part = self._part(table, hour)
+            touched.add(id(part))
             part.buffered.append(subset.drop_columns(["_hour"]))
             part.rows += subset.num_rows
             self.buffered += subset.num_rows
             if sum(t.num_rows for t in part.buffered) >= ROW_GROUP_ROWS:
                 self._flush(part)
-        if self.buffered >= BUFFER_ROWS:
-            for part in self.parts.values():
+        for part in self.parts.values():
+            # an hour this block added nothing to is done for now (logs come in time order):
+            # its rows go out as a row group instead of waiting in memory
+            if (part.table == table and id(part) not in touched) or self.buffered >= BUFFER_ROWS:
                 self._flush(part)
 
     def _part(self, table: str, hour: int) -> _Part:
         rel, day = hour_partition(table, hour)
         key = (table, rel)
         if key not in self.parts:
-            self.parts[key] = _Part(rel, day, table)
+            self.parts[key] = _Part(rel, day, table, lane=len(self.parts) % LANES)
         return self.parts[key]
 
     def _flush(self, part: _Part) -> None:
         if not part.buffered:
             return
-        data = pa.concat_tables(part.buffered).cast(file_schema(part.table))
-        self.buffered -= data.num_rows
-        part.buffered = []
+        pieces, part.buffered = part.buffered, []
+        rows = sum(t.num_rows for t in pieces)
+        self.buffered -= rows
+        schema = file_schema(part.table)
         if part.writer is None:
             self._make_room()
             name = f"part-{self.sid}-{self.segment:012x}-{part.k}.parquet"
             part.staged = self.stage / f"{part.table}-{part.rel.replace('/', '_')}-{name}"
-            dictionary = [n for n in data.schema.names if n not in NO_DICTIONARY]
-            part.writer = pq.ParquetWriter(part.staged, data.schema, compression=COMPRESSION,
+            dictionary = [n for n in schema.names if n not in NO_DICTIONARY]
+            part.writer = pq.ParquetWriter(part.staged, schema, compression=COMPRESSION,
                                            use_dictionary=dictionary)  # fmt: skip
             part.done.append((part.staged, f"{part.rel}/{name}"))
-        self._submit(part.writer.write_table, data)
+        self._submit(part, _write, part.writer, pieces, schema, rows=rows)
         self._clock += 1
         self._used[(part.table, part.rel)] = self._clock
 
-    def _submit(self, fn, *args) -> None:
-        self._pending = [f for f in self._pending if not f.done()]
-        while len(self._pending) >= PENDING:
-            self._pending.pop(0).result()  # raises the writer's error here
-        self._pending.append(self._pool.submit(fn, *args))
+    def _submit(self, part: _Part, fn, *args, rows: int = 0) -> None:
+        """Hand work to the part's writer thread, first waiting (oldest first) while too many
+        rows are in flight; a writer's error is raised here."""
+        for future, _ in self._pending:
+            if future.done():
+                future.result()  # raises a writer thread's error
+        self._pending = [(f, n) for f, n in self._pending if not f.done()]
+        while self._pending and sum(n for _, n in self._pending) + rows > IN_FLIGHT_ROWS:
+            self._pending.pop(0)[0].result()
+        self._pending.append((self._lanes[part.lane].submit(fn, *args), rows))
 
     def _drain(self) -> None:
-        for future in self._pending:
+        for future, _ in self._pending:
             future.result()
         self._pending = []
 
@@ -155,7 +175,7 @@ class PartitionWriter:
         if len(open_parts) < MAX_OPEN:
             return
         oldest = min(open_parts, key=lambda p: self._used.get((p.table, p.rel), 0))
-        self._submit(oldest.writer.close)
+        self._submit(oldest, oldest.writer.close)
         oldest.writer = None
         oldest.k += 1  # more rows for that partition go to a new file
 
@@ -165,11 +185,12 @@ class PartitionWriter:
         for part in self.parts.values():
             self._flush(part)
             if part.writer is not None:
-                self._submit(part.writer.close)
+                self._submit(part, part.writer.close)
                 part.writer = None
             out += part.done
         self._drain()
-        self._pool.shutdown()
+        for lane in self._lanes:
+            lane.shutdown()
         return out
 
     def days(self) -> dict[str, set[dt.date]]:
@@ -187,7 +208,8 @@ class PartitionWriter:
         return counts
 
     def abort(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for lane in self._lanes:
+            lane.shutdown(wait=True, cancel_futures=True)
         for part in self.parts.values():
             if part.writer is not None:
                 part.writer.close()
