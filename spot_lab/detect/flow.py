@@ -14,8 +14,29 @@ import pyarrow as pa
 
 from spot_lab.detect.base import Context, bucketed, category, clean, findings, hours, thresholds
 from spot_lab.engines import worktables as sqlrun
+from spot_lab.errors import SpotLabError
 
 OUT = "_spotlab_det_outbound"  # staged by spot_lab.detect.run (the `outbound` query)
+ANSWERS = "_spotlab_det_answers"  # the day's DNS answers (client, ip, name), staged with OUT
+
+
+def stage_answers(ctx: Context) -> str:
+    """Stage the day's DNS answers (names for addresses); empty when the lake has no DNS."""
+    from spot_lab.engines.days import available_days
+
+    try:
+        if ctx.day in set(available_days(ctx.engine, "dns")):
+            sqlrun.stage(ctx.engine, ANSWERS, ctx.sql("detect_flow", "day_answers"), ctx.params)
+            return ANSWERS
+    except SpotLabError:  # a cluster database without Spot's dns table
+        pass
+    ctx.notes.append(
+        "no DNS answers for this day: no name beacons, names or popularity of addresses"
+    )
+    empty = pa.table({"client": pa.array([], pa.string()), "ip": pa.array([], pa.string()),
+                      "name": pa.array([], pa.string())})  # fmt: skip
+    sqlrun.push(ctx.engine, ANSWERS, empty)
+    return ANSWERS
 
 
 def _limit() -> int:
@@ -82,20 +103,35 @@ def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
     )  # fmt: skip
 
 
+def scheduled_out(ctx: Context) -> str:
+    """The outbound flows without those of services that poll by design (thresholds.yaml
+    `beacon.periodic_services`, e.g. NTP); its values are bound into ctx.params."""
+    clauses = []
+    for i, svc in enumerate(thresholds()["beacon"]["periodic_services"]):
+        ctx.params.update({f"ps{i}_proto": svc["proto"].upper(), f"ps{i}_port": svc["port"],
+                           f"ps{i}_bytes": svc["max_bytes"]})  # fmt: skip
+        clauses.append(
+            f"(o.proto = :ps{i}_proto AND o.dport = :ps{i}_port AND o.bytes <= :ps{i}_bytes)"
+        )
+    keep = f"WHERE NOT ({' OR '.join(clauses)})" if clauses else ""
+    return f"(SELECT o.src, o.dst, o.ts, o.bytes FROM {OUT} AS o {keep})"
+
+
 def beacon(ctx: Context) -> pa.Table:
-    return _beacon_findings("beacon", beacon_rows(ctx, OUT), "ip")
+    return _beacon_findings("beacon", beacon_rows(ctx, scheduled_out(ctx)), "ip")
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:
     """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
-    events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=OUT) + ")"
+    events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=scheduled_out(ctx),
+                           answers=ANSWERS) + ")"  # fmt: skip
     return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events), "name")
 
 
 def strobe(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     params = beacon_params(ctx)
-    rows = ctx.rows("detect_beacon", "strobes", params, events=OUT)
+    rows = ctx.rows("detect_beacon", "strobes", params, events=scheduled_out(ctx))
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
                  ips=f"{r['src']} {r['dst']}", events=r["conns"],
@@ -162,13 +198,16 @@ def brute_force(ctx: Context) -> pa.Table:
 
 def lateral(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["lateral"]
-    params = {"admin_ports": list(t["admin_ports"]), "max_clients": t["max_clients"],
-              "limit": _limit()}  # fmt: skip
+    params = {"admin_ports": list(t["admin_ports"]), "limit": _limit()}
     rows = ctx.rows("detect_flow", "lateral", params, history=history_sql)
+    rows = [r for r in rows if r["clients"] <= t["max_clients"]]  # workstations only
+    fanout: dict[str, set] = {}
+    for r in rows:
+        fanout.setdefault(r["src"], set()).add(r["dst"])
     has_history = bool(ctx.history)
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external="",
-                 ips=f"{r['src']} {r['dst']}", events=r["conns"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"], fanout=len(fanout[r["src"]]),
                  seen="first seen today" if r["new_pair"] and has_history
                  else "no earlier day to compare" if not has_history
                  else "seen on earlier days", history_days=len(ctx.history))  # fmt: skip

@@ -192,7 +192,7 @@ def _history_sql(ctx: Context) -> str:
 def _stage(ctx: Context) -> list[str]:
     if ctx.data_type == "flow":
         sqlrun.stage(ctx.engine, flow.OUT, ctx.sql("detect_flow", "outbound"), ctx.params)
-        return [flow.OUT]
+        return [flow.OUT, flow.stage_answers(ctx)]
     if ctx.data_type == "dns":
         return dns.stage_day(ctx)
     return proxy.stage_day(ctx)
