@@ -130,3 +130,94 @@ def test_spots_model_alone_is_not_a_threat(tmp_path):
     detectors = [{d["detector"] for d in json.loads(r["detectors"])}
                  for r in result.threats.to_pylist()]  # fmt: skip
     assert detectors and all(d - {"lda"} for d in detectors)  # some detector beyond the model
+
+
+def test_a_password_spray_is_one_threat_a_monitoring_poller_and_a_scan_are_none(tmp_path):
+    rng = random.Random(6)
+    rows, t = [], START + 7200
+    for i in range(240):  # a guesser spreads ~2 attempts a minute over four servers
+        t += rng.expovariate(1 / 30)
+        rows.append(lakes.flow(int(t), "10.12.0.5", f"10.12.1.{i % 4 + 1}", 22, 3000, tdur=2.0))
+    for target in range(20):  # the monitoring server checks 20 servers over SSH every minute
+        rows += [lakes.flow(START + 60 * k + target, "10.12.0.30", f"10.12.2.{target + 1}", 22,
+                            4000, tdur=0.4) for k in range(600)]  # fmt: skip
+    rows += [lakes.flow(START + 9000 + i, "10.12.0.6", f"10.12.3.{i + 1}", 22, 60, flag="....S.",
+                        ipkt=1, obyt=0, opkt=0) for i in range(200)]  # a sweep's SYNs on 22  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="brute_force")
+    assert _entities(result) == ["10.12.0.5"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["targets"] == 4 and numbers["attempts"] == 240 and numbers["source_peak"] >= 40
+    assert (
+        numbers["peak"] < 20
+    )  # no one target sees fail2ban's low category: the spread is the attack
+
+
+def test_a_nightly_backup_is_routine_a_new_large_transfer_is_exfiltration(tmp_path):
+    def transfer(day_start, src, dst, at, parts, size):
+        return [lakes.flow(day_start + at + 1800 * k, src, dst, 443, size, tdur=1800.0)
+                for k in range(parts)]  # fmt: skip
+
+    before, day_before = DAY - dt.timedelta(days=1), START - 86400
+    rows = transfer(day_before, "10.13.0.20", "52.0.7.7", 3 * 3600, 4, 800_000_000)
+    rows += _fleet([], n=30)
+    lakes.write(tmp_path / "lake", day=before, flow=[{**r, "unix_tstamp": r["unix_tstamp"] - 86400}
+                                                     for r in rows[4:]] + rows[:4])  # fmt: skip
+    today = transfer(START, "10.13.0.20", "52.0.7.7", 3 * 3600 + 120, 3, 900_000_000)  # 03:02
+    today += transfer(START, "10.13.0.8", "185.77.9.9", 14 * 3600, 2, 600_000_000)  # new, 14:00
+    lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
+    result = _run(lake, "flow", detectors="exfiltration,long_connection")
+    assert _entities(result) == ["10.13.0.8 -> 185.77.9.9"]
+    assert any("scheduled transfer" in n for n in result.notes)
+
+
+def test_a_phishing_click_from_webmail_not_a_newsletter_click(tmp_path):
+    rows = []
+    for i, client in enumerate(["10.14.0.5", "10.14.0.6", "10.14.0.7"]):
+        at = START + 36000 + 600 * i
+        mail = "https://outlook.office365.com/mail/inbox/id/AAQk1"
+        rows += [lakes.proxy(at, client, "login-docs.info", path="/owa/auth/logon.aspx"),
+                 lakes.proxy(at + 30, client, "login-docs.info", "POST", path="/owa/auth/verify.aspx")]  # fmt: skip
+        rows[-2].update(referer=mail, webcat="Uncategorized")
+        rows[-1].update(
+            referer="https://login-docs.info/owa/auth/logon.aspx", webcat="Uncategorized"
+        )
+        rows.append(
+            lakes.proxy(at + 40, client, "www.shop-news.com", path="/deals")
+        )  # a newsletter
+        rows[-1].update(referer=mail, webcat="Shopping")
+    rows[1 + 0].update(uriextension="-")
+    payload = lakes.proxy(START + 36100, "10.14.0.5", "login-docs.info", path="/files/INV-1.iso",
+                          scbytes=2_400_000)  # fmt: skip
+    payload.update(uriextension="iso", webcat="Uncategorized", referer="https://login-docs.info/")
+    rows.append(payload)
+    result = _run(lakes.write(tmp_path / "lake", proxy=rows), "proxy", detectors="phishing")
+    assert _entities(result) == ["login-docs.info"]
+    finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    assert finding["numbers"]["clicked"] == 3 and finding["numbers"]["indicators"] == 3
+    assert "POST" in finding["summary"] and "iso" in finding["summary"]
+
+
+def test_an_internal_scan_outranks_the_same_scan_from_the_internet(tmp_path):
+    def scan(src):
+        return [lakes.flow(START + 100 + i, src, f"10.15.1.{i % 5 + 1}", 1000 + i // 5, 60,
+                           flag="....S.", ipkt=1, obyt=0, opkt=0) for i in range(150)]  # fmt: skip
+
+    lake = lakes.write(tmp_path / "lake", flow=scan("10.15.0.9") + scan("185.77.5.5"))
+    rows = {r["entity"]: r for r in _run(lake, "flow", detectors="scan").threats.to_pylist()}
+    inside, outside = rows["10.15.0.9"], rows.get("185.77.5.5")
+    assert json.loads(inside["modifiers"]) == {"internal_scan": 0.15}
+    assert outside is None or outside["severity"] < inside["severity"] - 0.25
+
+
+def test_top_ten_ports_on_three_hosts_is_a_scan_a_few_failures_to_a_used_server_are_not(tmp_path):
+    ports = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139]  # nmap's top ten
+    rows = [lakes.flow(START + 600 + i, "10.16.0.9", f"10.16.1.{i % 3 + 1}", ports[i // 3], 60,
+                       flag="....S.", ipkt=1, obyt=0, opkt=0) for i in range(30)]  # fmt: skip
+    for i in range(200):  # a busy client: its file server answers, now and then a reset
+        flag = "...RS." if i % 20 == 0 else ".AP.SF"
+        rows.append(lakes.flow(START + 300 * i, "10.16.0.10", "10.16.1.50", 445 if i % 2 else 389,
+                               9_000, flag=flag, ipkt=1 if flag == "...RS." else 8))  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="scan")
+    assert _entities(result) == ["10.16.0.9"]
+    finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    assert finding["numbers"]["probes"] == 30 and finding["summary"].startswith("probes")

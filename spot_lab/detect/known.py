@@ -39,9 +39,13 @@ def site_domain(name: str) -> str:
 
 
 @cache
+def service_lists() -> dict:
+    """known_services.yaml: DNS lookup zones, webmail hosts, risky downloads, categories."""
+    return yaml.safe_load(resources.files(__package__).joinpath("known_services.yaml").read_text())
+
+
 def lookup_zones() -> frozenset[str]:
-    text = resources.files(__package__).joinpath("known_services.yaml").read_text()
-    return frozenset(z["domain"].lower() for z in yaml.safe_load(text)["dns_lookup_zones"])
+    return frozenset(z["domain"].lower() for z in service_lists()["dns_lookup_zones"])
 
 
 @dataclass

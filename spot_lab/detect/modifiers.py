@@ -28,6 +28,11 @@ def gather(ctx: Context, found: pa.Table, hist: str, candidates: str) -> Modifie
     mods.allowed = known.allowlist(ctx.settings, ctx.data_type)
     externals = sorted({x for x in found["external"].to_pylist() if x})
     mods.internal_count = _internal_count(ctx)
+    if ctx.data_type == "flow":  # host entities (scanners, guessers) that are public addresses
+        hosts = set(ctx.engine.arrow(f"SELECT ip FROM {ctx.hosts}")["ip"].to_pylist())
+        mods.public = {e for e, k in zip(found["entity"].to_pylist(),
+                                         found["entity_kind"].to_pylist(), strict=True)
+                       if k == "host" and e not in hosts}  # fmt: skip
     if not externals:
         return mods
     addresses = [x for x in externals if _is_ip(x)]
@@ -52,13 +57,8 @@ def gather(ctx: Context, found: pa.Table, hist: str, candidates: str) -> Modifie
                 _clients(ctx, mods, candidates, "host")
         finally:
             sqlrun.drop(ctx.engine, candidates)
-    if ctx.data_type == "flow":
-        if names:
-            _flow_names(ctx, mods, names, candidates)
-        hosts = set(ctx.engine.arrow(f"SELECT ip FROM {ctx.hosts}")["ip"].to_pylist())
-        mods.public = {e for e, k in zip(found["entity"].to_pylist(),
-                                         found["entity_kind"].to_pylist(), strict=True)
-                       if k == "host" and e not in hosts}  # fmt: skip
+    if ctx.data_type == "flow" and names:
+        _flow_names(ctx, mods, names, candidates)
     return mods
 
 

@@ -11,9 +11,11 @@ Severity (thresholds.yaml `severity`, after RITA v5's viewer/results.sql final_s
              + no direct connection (+0.15: a domain whose answers no flow of the day reached)
              + corroboration (+0.05 per further detector that fired, at most +0.15)
              + inbound internet (-0.15: scans only, from a public address)
+             + internal scan (+0.15: a scan from an internal host, ATT&CK T1046)
 
 Findings on allowlisted parties (SpotLab.allowlist, detect/known_services.yaml) and the
-beacons of an application to a top site (severity `popular_heartbeats`) are left out.
+beacons of an application to a top site, or to a party at least half the internal hosts
+reach (severity `popular_heartbeats`), are left out.
 Spot's LDA (spot_lab.detect.lda, 0.2-0.3) corroborates: alone it is not a threat (severity
 `lda_alone`). Only entities whose largest category score and final severity reach RITA's
 lowest category (0.2) are threats.
@@ -88,8 +90,11 @@ def _modifiers(kind: str, entity: str, externals: set[str], detectors: set[str],
         out["corroboration"] = min(
             s["corroboration_max"], s["corroboration"] * (len(detectors) - 1)
         )
-    if detectors - {"lda"} == {"scan"} and entity in mods.public and s["inbound_internet"]:
-        out["inbound_internet"] = s["inbound_internet"]
+    if detectors - {"lda"} == {"scan"} and s["inbound_internet"]:
+        if entity in mods.public:
+            out["inbound_internet"] = s["inbound_internet"]
+        else:
+            out["internal_scan"] = s["internal_scan"]
     return out
 
 
@@ -100,12 +105,23 @@ def _parties(finding: dict) -> set[str]:
     return {p.strip() for p in [finding["external"], *ends] if p and p.strip()}
 
 
+def _widespread(party: str, mods: Modifiers, s: Mapping) -> bool:
+    """At least RITA's prevalence-decrease share of the internal hosts reach the party."""
+    if mods.internal_count < s["prevalence_min_hosts"]:
+        return False
+    return mods.prevalence.get(party, 0) / mods.internal_count >= s["prevalence_decrease_above"]
+
+
 def _known_good(finding: dict, mods: Modifiers, s: Mapping) -> bool:
     """Allowlisted parties (SpotLab.allowlist, known_services.yaml), and the beacons of an
-    application to a top site (its heartbeat), are not threats."""
+    application to a top site or to a party most of the network reaches (its heartbeat), are
+    not threats."""
     if mods.allowed and any(p in mods.allowed for p in _parties(finding)):
         return True
-    return finding["detector"] in s["popular_heartbeats"] and finding["external"] in mods.popular
+    if finding["detector"] not in s["popular_heartbeats"]:
+        return False
+    party = finding["external"]
+    return party in mods.popular or _widespread(party, mods, s)
 
 
 def _join(values, limit: int | None = None) -> str:
