@@ -60,6 +60,17 @@ class SpotLab(Configurable):
         help="ISO country codes your organisation bans, comma-separated (e.g. 'KP,IR'): the "
         "policy detector flags traffic to them (spot-lab score).",
     ).tag(config=True)
+    allowlist = Unicode(
+        "",
+        help="Known-good parties, comma-separated: IPs, CIDRs and domains (a domain covers its "
+        "subdomains), e.g. '10.0.1.30, backup.example.com': the detectors' findings on them stay "
+        "out of the triage list (spot-lab score), every day.",
+    ).tag(config=True)
+    top_sites = Unicode(
+        "",
+        help="Popular domains CSV (rank,domain), e.g. Tranco's or Umbrella's top-1m. Empty: "
+        "<lake>/context/top-1m.csv (Spot's context file), when present.",
+    ).tag(config=True)
     top_n = Int(20, help="Peers kept per group in %spot_threat (Spot's top_results).").tag(
         config=True
     )

@@ -76,8 +76,8 @@ def test_rows_involve_a_scenario_by_ip_name_or_registered_domain():
 def test_judge_ranks_precision_and_benign_look_alikes():
     flow = frame(
         (1, "10.0.0.5", "host", "10.0.0.5 10.0.0.9", ""),  # a compromised host: an attack row
-        (2, "10.0.1.2>192.0.2.123", "pair", "10.0.1.2 192.0.2.123", ""),  # NTP: benign
-        (3, "10.0.0.5>10.0.0.7", "pair", "10.0.0.5 10.0.0.7", ""),  # lateral movement
+        (2, "10.0.1.2 -> 192.0.2.123", "pair", "10.0.1.2 192.0.2.123", ""),  # NTP: benign
+        (3, "10.0.0.5 -> 10.0.0.7", "pair", "10.0.0.5 10.0.0.7", ""),  # lateral movement
         (4, "10.0.3.3", "host", "10.0.3.3", ""),  # nothing
         (60, "evil-cdn.com", "domain", "203.0.113.9", "evil-cdn.com"),  # beyond the top 50
     )  # fmt: skip
@@ -95,9 +95,26 @@ def test_judge_ranks_precision_and_benign_look_alikes():
     assert by["dnsbl_lookups"]["rank"] == 1
     assert result["precision"] == {"flow": 0.5, "dns": 0.5, "proxy": None}
     # a row that involves an attack too is counted for the attack, not the look-alike
-    mixed = threat_rows(frame((1, "x", "pair", "10.0.0.5 192.0.2.123", "")), 50)
+    mixed = threat_rows(
+        frame((1, "10.0.0.5 -> 192.0.2.123", "pair", "10.0.0.5 192.0.2.123", "")), 50
+    )
     assert not {s["name"]: s for s in judge({"flow": mixed, "dns": [], "proxy": []}, TRUTH)[
         "scenarios"]}["ntp_sync"]["found"]  # fmt: skip
+
+
+def test_a_threat_is_judged_by_its_entity_not_its_context_columns():
+    # google.com's row lists the tunnel client among its clients: it accuses google.com only
+    dns = frame((1, "google.com", "domain", "10.0.0.6 10.0.0.9", "google.com"),
+                (2, "10.0.0.6", "host", "10.0.0.6", "x.example.com"))  # fmt: skip
+    flow = frame((1, "10.0.0.9 -> api.evil-cdn.com", "pair", "10.0.0.9", "api.evil-cdn.com"))
+    rows = threat_rows(dns, 50)
+    assert [(sorted(r.ips), "google.com" in r.terms) for r in rows[:2]] == [
+        ([], True), (["10.0.0.6"], False)]  # fmt: skip
+    result = judge({"flow": threat_rows(flow, 50), "dns": rows, "proxy": []}, TRUTH)
+    by = {s["name"]: s for s in result["scenarios"]}
+    assert by["dns_tunnelling"]["rank"] == 2  # the client's own row, not google.com's
+    assert by["c2_beaconing"]["rank"] == 1  # a pair to the C2 name: the name is an end
+    assert result["precision"]["dns"] == 0.5
 
 
 def test_lda_ranking_reads_spots_order_from_a_lake(tmp_path):

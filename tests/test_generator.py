@@ -97,8 +97,10 @@ def test_flow_fields_are_consistent(con):
     assert one(con, "SELECT count(*) FROM flow WHERE ibyt < ipkt * 40 OR ibyt > ipkt * 1500") == 0
     assert one(con, "SELECT count(*) FROM flow WHERE obyt < opkt * 40 OR obyt > opkt * 1500") == 0
     assert one(con, "SELECT count(*) FROM flow WHERE tdur < 0 OR tdur > 1800") == 0  # 30 min
+    # (long-lived records exist when the exporter's active timeout, drawn per seed, is over
+    # 120 s: test_generator_scenarios checks the long connection's records)
     long_lived = one(con, "SELECT count(*) FILTER (WHERE tdur > 120) / count(*) FROM flow")
-    assert 0 < long_lived < 0.02
+    assert long_lived < 0.02
     low = one(
         con,
         "SELECT count(*) FROM flow WHERE sip LIKE '10.%' AND dport IN (80, 443) AND sport < 1024",

@@ -48,14 +48,16 @@ def _lookups(d: Day, us: np.ndarray, client: str, name: str, ip: str):
 
 
 def strobe(d: Day) -> None:
-    """A very high-frequency beacon (an implant at sleep 0, a retry loop): thousands of
-    near-identical connections a few seconds apart, capped at a share of the day."""
+    """A strobe as RITA v5 defines one: a pair with at least 86,400 connections in the day
+    (one a second), here a loop running for most of the day at one to a few a second; on a
+    day too small for it, the same loop slowed to its share of the day (a beacon)."""
     p, w, rng = d.plan["strobe"], d.w, d.rng
     host, ip = w.actor["strobe"], w.actor_ip["strobe"]
     start, end = window(p["start_hour"], p["active_hours"])
-    n = min(int((end - start) / (p["interval_s"] * US)), d.cap("flow", p["max_share"], 50))
-    us = start + (np.arange(n) * p["interval_s"] * US).astype(np.int64)
-    us = np.sort(us + rng.normal(0, 0.05 * p["interval_s"] * US, n).astype(np.int64))
+    n = min(int(p["connections"]), d.cap("flow", p["max_share"], 50))
+    interval = (end - start) / n
+    us = start + (np.arange(n) * interval).astype(np.int64)
+    us = np.sort(us + rng.normal(0, 0.05 * interval, n).astype(np.int64))
     us = us[(us >= 0) & (us < US_PER_DAY)]
     n = len(us)
     sent = spread(rng, p["bytes"], 5, n)
@@ -63,8 +65,8 @@ def strobe(d: Day) -> None:
                             packets(rng, sent), sent, opkt=packets(rng, sent), obyt=sent,
                             tdur=rng.uniform(0.02, 0.3, n), das=w.asn_of(ip)))  # fmt: skip
     d.record("strobe", "flow",
-             f"{host} connects to {ip}:{p['dport']} {n:,} times, every ~{p['interval_s']:.1f} s",
-             us, ips=[ip], hosts=[host], compromised=[host])  # fmt: skip
+             f"{host} connects to {ip}:{p['dport']} {n:,} times in {(end - start) / 3.6e9:.1f} h, "
+             f"every ~{interval / US:.2f} s", us, ips=[ip], hosts=[host], compromised=[host])  # fmt: skip
 
 
 def long_connection(d: Day) -> None:

@@ -122,7 +122,11 @@ def phishing(d: Day) -> None:
     victims = list(rng.choice(pool, p["victims"], replace=False))
     t0 = int(p["start_hour"] * US_PER_HOUR)
     gaps = rng.uniform(0.5, 1.5, len(victims) - 1) * p["gap_minutes"] * 60 * US
-    visit = np.minimum(t0 + np.r_[0, np.cumsum(gaps)].astype(np.int64), US_PER_DAY - 120 * US)
+    offsets = np.r_[0, np.cumsum(gaps)]
+    room = US_PER_DAY - 120 * US - t0  # the last victim still clicks today: squeeze, not clip
+    if offsets[-1] > room:  # (clipping gave several victims the same second, in no order)
+        offsets = offsets * room / offsets[-1]
+    visit = (t0 + offsets).astype(np.int64)
     host, path = w.actor_name["phishing"], p["path"]
     token = random_labels(rng, [32], string.ascii_letters + string.digits + "-_")[0]
     doc = f"INV-{int(rng.integers(10000, 99999))}"

@@ -83,6 +83,7 @@ class Context:
     history: list[dt.date] = field(default_factory=list)  # the lake's earlier days, newest first
     settings: Any = None
     notes: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # results detectors of the day share
 
     @property
     def span(self) -> int:

@@ -14,8 +14,29 @@ import pyarrow as pa
 
 from spot_lab.detect.base import Context, bucketed, category, clean, findings, hours, thresholds
 from spot_lab.engines import worktables as sqlrun
+from spot_lab.errors import SpotLabError
 
 OUT = "_spotlab_det_outbound"  # staged by spot_lab.detect.run (the `outbound` query)
+ANSWERS = "_spotlab_det_answers"  # the day's DNS answers (client, ip, name), staged with OUT
+
+
+def stage_answers(ctx: Context) -> str:
+    """Stage the day's DNS answers (names for addresses); empty when the lake has no DNS."""
+    from spot_lab.engines.days import available_days
+
+    try:
+        if ctx.day in set(available_days(ctx.engine, "dns")):
+            sqlrun.stage(ctx.engine, ANSWERS, ctx.sql("detect_flow", "day_answers"), ctx.params)
+            return ANSWERS
+    except SpotLabError:  # a cluster database without Spot's dns table
+        pass
+    ctx.notes.append(
+        "no DNS answers for this day: no name beacons, names or popularity of addresses"
+    )
+    empty = pa.table({"client": pa.array([], pa.string()), "ip": pa.array([], pa.string()),
+                      "name": pa.array([], pa.string())})  # fmt: skip
+    sqlrun.push(ctx.engine, ANSWERS, empty)
+    return ANSWERS
 
 
 def _limit() -> int:
@@ -64,8 +85,15 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
     return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
 
 
+def regular(rows: list[dict]) -> list[dict]:
+    """The beacon rows regular in time and size (thresholds.yaml `beacon.min_regularity`)."""
+    least = thresholds()["beacon"]["min_regularity"]
+    return [r for r in rows if (r["ts_score"] + r["ds_score"]) / 2 >= least]
+
+
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
     b = thresholds()["beacon"]
+    rows = regular(rows)
     for r in rows:
         r["entity"], r["entity_kind"] = f"{r['src']} -> {r['dst']}", "pair"
         if kind_of_dst == "ip":
@@ -82,20 +110,35 @@ def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
     )  # fmt: skip
 
 
+def scheduled_out(ctx: Context) -> str:
+    """The outbound flows without those of services that poll by design (thresholds.yaml
+    `beacon.periodic_services`, e.g. NTP); its values are bound into ctx.params."""
+    clauses = []
+    for i, svc in enumerate(thresholds()["beacon"]["periodic_services"]):
+        ctx.params.update({f"ps{i}_proto": svc["proto"].upper(), f"ps{i}_port": svc["port"],
+                           f"ps{i}_bytes": svc["max_bytes"]})  # fmt: skip
+        clauses.append(
+            f"(o.proto = :ps{i}_proto AND o.dport = :ps{i}_port AND o.bytes <= :ps{i}_bytes)"
+        )
+    keep = f"WHERE NOT ({' OR '.join(clauses)})" if clauses else ""
+    return f"(SELECT o.src, o.dst, o.ts, o.bytes FROM {OUT} AS o {keep})"
+
+
 def beacon(ctx: Context) -> pa.Table:
-    return _beacon_findings("beacon", beacon_rows(ctx, OUT), "ip")
+    return _beacon_findings("beacon", beacon_rows(ctx, scheduled_out(ctx)), "ip")
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:
     """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
-    events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=OUT) + ")"
+    events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=scheduled_out(ctx),
+                           answers=ANSWERS) + ")"  # fmt: skip
     return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events), "name")
 
 
 def strobe(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     params = beacon_params(ctx)
-    rows = ctx.rows("detect_beacon", "strobes", params, events=OUT)
+    rows = ctx.rows("detect_beacon", "strobes", params, events=scheduled_out(ctx))
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
                  ips=f"{r['src']} {r['dst']}", events=r["conns"],
@@ -107,11 +150,33 @@ def strobe(ctx: Context) -> pa.Table:
     )  # fmt: skip
 
 
-def long_connection(ctx: Context) -> pa.Table:
+def scheduled_pairs(ctx: Context, history_sql: str) -> set[tuple[str, str]]:
+    """(src, dst) pairs whose transfer today repeats an earlier day's at the same time of day
+    (thresholds.yaml `scheduled`); computed once per day."""
+    if "scheduled" not in ctx.cache:
+        t = thresholds()["scheduled"]
+        rows = [] if not ctx.history else ctx.rows(
+            "detect_flow", "scheduled_transfers",
+            {"min_bytes": t["min_bytes"], "tolerance": t["start_tolerance_s"]},
+            outbound=OUT, history=history_sql)  # fmt: skip
+        ctx.cache["scheduled"] = {(r["src"], r["dst"]) for r in rows}
+        if rows:
+            ctx.notes.append(f"{len(rows)} scheduled transfer(s) (the same pair at the same time "
+                             "on an earlier day) left out of exfiltration and long connections")  # fmt: skip
+    return ctx.cache["scheduled"]
+
+
+def _unscheduled(ctx: Context, history_sql: str, rows: list[dict]) -> list[dict]:
+    skip = scheduled_pairs(ctx, history_sql)
+    return [r for r in rows if (r["src"], r["dst"]) not in skip]
+
+
+def long_connection(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["long_connection"]
     limits = t["score_thresholds"]
     rows = ctx.rows("detect_flow", "long_connections",
-                         {"min_duration": limits["base"], "limit": _limit()}, outbound=OUT)  # fmt: skip
+                    {"min_duration": limits["base"], "limit": _limit()}, outbound=OUT)  # fmt: skip
+    rows = _unscheduled(ctx, history_sql, rows)
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
                  ips=f"{r['src']} {r['dst']}", events=r["conns"],
@@ -126,49 +191,85 @@ def long_connection(ctx: Context) -> pa.Table:
 def scan(ctx: Context) -> pa.Table:
     t = thresholds()["scan"]
     params = {"min_ports": t["port_thresholds"]["base"], "min_hosts": t["sweep_thresholds"]["base"],
-              "min_share": t["min_failed_share"], "limit": _limit()}  # fmt: skip
+              "min_probes": t["probe_thresholds"]["base"], "min_share": t["min_failed_share"],
+              "limit": _limit()}  # fmt: skip
     rows = ctx.rows("detect_flow", "scans", params)
+    shapes = {"port scan": lambda r: bucketed(r["ports"], t["port_thresholds"]),
+              "host sweep": lambda r: bucketed(r["hosts"], t["sweep_thresholds"]),
+              "probes": lambda r: bucketed(r["probes"], t["probe_thresholds"])}  # fmt: skip
     for r in rows:
-        kind = "port scan" if bucketed(r["ports"], t["port_thresholds"]) >= bucketed(
-            r["hosts"], t["sweep_thresholds"]) else "host sweep"  # fmt: skip
+        kind = max(shapes, key=lambda k: shapes[k](r))
         r.update(entity=r["src"], entity_kind="host", external="", kind=kind,
                  ips=" ".join(x for x in (r["src"], r["target"]) if x), events=r["conns"],
                  target=r["target"] or "-", port=r["port"] if r["port"] is not None else "-",
                  port_share=r["port_share"] or 0.0, host_share=r["host_share"] or 0.0)  # fmt: skip
     return findings(
         "scan", rows, template=t["summary"],
-        score_of=lambda r: max(bucketed(r["ports"], t["port_thresholds"]),
-                               bucketed(r["hosts"], t["sweep_thresholds"])),
-        numbers=("ports", "port_share", "hosts", "host_share", "conns"),
+        score_of=lambda r: max(f(r) for f in shapes.values()),
+        numbers=("ports", "port_share", "hosts", "host_share", "probes", "probed", "conns"),
     )  # fmt: skip
 
 
 def brute_force(ctx: Context) -> pa.Table:
+    """Failed-login-shaped connections per source and service (see detect_flow.yaml)."""
     t = thresholds()["brute_force"]
-    params = {"window": t["window_seconds"], "auth_ports": list(t["auth_ports"]),
-              "max_bytes": t["max_attempt_bytes"], "max_seconds": t["max_attempt_seconds"],
-              "min_attempts": t["attempt_thresholds"]["base"], "limit": _limit()}  # fmt: skip
-    rows = ctx.rows("detect_flow", "brute_force", params)
+    params = {"window": t["window_seconds"], "source_window": t["source_window_seconds"],
+              "auth_ports": list(t["auth_ports"]), "max_bytes": t["max_attempt_bytes"],
+              "max_seconds": t["max_attempt_seconds"], "min_attempts": t["attempt_thresholds"]["base"],
+              "min_source_attempts": t["source_attempt_thresholds"]["base"],
+              "poll_interval": t["poll_interval"], "poll_mad": t["poll_mad"],
+              "poll_count": t["poll_count"], "limit": _limit()}  # fmt: skip
+    sql = ctx.sql("detect_flow", "brute_force").replace(
+        "spot_quantile(", quantile_function(ctx) + "("
+    )
+    rows = [{k: clean(v) for k, v in r.items()}
+            for r in ctx.engine.arrow(sql, {**ctx.params, **params}).to_pylist()]  # fmt: skip
+    targets = _targets(ctx, rows, params)
+    keep = int(thresholds()["limits"]["names_per_threat"])
     for r in rows:
-        r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external="",
-                 ips=f"{r['src']} {r['dst']}", events=r["attempts"],
-                 window_minutes=t["window_seconds"] // 60)  # fmt: skip
+        mine = targets.get((r["src"], r["dport"]), [r["target"]])
+        r.update(entity=r["src"], entity_kind="host", external="",
+                 ips=" ".join([r["src"], *mine[:keep]]), events=r["attempts"],
+                 target_list=", ".join(mine[:3]) + (", ..." if len(mine) > 3 else ""),
+                 window_minutes=t["window_seconds"] // 60,
+                 source_minutes=t["source_window_seconds"] // 60)  # fmt: skip
     return findings(
         "brute_force", rows, template=t["summary"],
-        score_of=lambda r: bucketed(r["peak"], t["attempt_thresholds"]),
-        numbers=("dport", "peak", "attempts", "windows"),
+        score_of=lambda r: max(bucketed(r["peak"], t["attempt_thresholds"]),
+                               bucketed(r["source_peak"], t["source_attempt_thresholds"])),
+        numbers=("dport", "peak", "source_peak", "attempts", "targets"),
     )  # fmt: skip
+
+
+def _targets(ctx: Context, rows, params) -> dict[tuple[str, int], list[str]]:
+    if not rows:
+        return {}
+    from spot_lab.detect.run import CANDIDATES
+
+    sources = sorted({r["src"] for r in rows})
+    sqlrun.push(ctx.engine, CANDIDATES, pa.table({"ip": pa.array(sources, pa.string())}))
+    try:
+        table = ctx.run("detect_flow", "brute_force_targets", params, candidates=CANDIDATES)
+    finally:
+        sqlrun.drop(ctx.engine, CANDIDATES)
+    out: dict[tuple[str, int], list[str]] = {}
+    for r in table.to_pylist():
+        out.setdefault((r["src"], r["dport"]), []).append(r["dst"])
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def lateral(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["lateral"]
-    params = {"admin_ports": list(t["admin_ports"]), "max_clients": t["max_clients"],
-              "limit": _limit()}  # fmt: skip
+    params = {"admin_ports": list(t["admin_ports"]), "limit": _limit()}
     rows = ctx.rows("detect_flow", "lateral", params, history=history_sql)
+    rows = [r for r in rows if r["clients"] <= t["max_clients"]]  # workstations only
+    fanout: dict[str, set] = {}
+    for r in rows:
+        fanout.setdefault(r["src"], set()).add(r["dst"])
     has_history = bool(ctx.history)
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external="",
-                 ips=f"{r['src']} {r['dst']}", events=r["conns"],
+                 ips=f"{r['src']} {r['dst']}", events=r["conns"], fanout=len(fanout[r["src"]]),
                  seen="first seen today" if r["new_pair"] and has_history
                  else "no earlier day to compare" if not has_history
                  else "seen on earlier days", history_days=len(ctx.history))  # fmt: skip
@@ -192,6 +293,7 @@ def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["exfiltration"]
     params = {"min_bytes": t["min_bytes"], "limit": _limit()}
     rows = ctx.rows("detect_flow", "exfiltration", params, outbound=OUT, history=history_sql)
+    rows = _unscheduled(ctx, history_sql, rows)
     for r in rows:
         z = r["z_own"] if r["z_own"] is not None else r["z_peers"]
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
@@ -200,7 +302,8 @@ def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
                  megabytes=r["out_bytes"] / 1e6)  # fmt: skip
     return findings(
         "exfiltration", rows, template=t["summary"],
-        score_of=lambda r: bucketed(r["z"], t["z_thresholds"]),
+        score_of=lambda r: min(bucketed(r["z"], t["z_thresholds"]),
+                               bucketed(r["out_bytes"], t["byte_thresholds"])),
         numbers=("out_bytes", "z_peers", "z_own", "own_days", "conns"),
     )  # fmt: skip
 

@@ -5,11 +5,13 @@ each flagged domain or web host, and which scan sources are public addresses."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from spot_lab.detect import dns, flow, proxy
-from spot_lab.detect.base import Context
+from spot_lab.detect.base import Context, thresholds
 from spot_lab.detect.triage import Modifiers
 from spot_lab.engines import worktables as sqlrun
 from spot_lab.engines.days import available_days
@@ -20,35 +22,118 @@ MAX_CLIENTS = 100  # IPs listed per flagged domain or web host
 
 
 def gather(ctx: Context, found: pa.Table, hist: str, candidates: str) -> Modifiers:
+    from spot_lab.detect import known
+
     mods = Modifiers(history=list(ctx.history), day=ctx.day)
+    mods.allowed = known.allowlist(ctx.settings, ctx.data_type)
     externals = sorted({x for x in found["external"].to_pylist() if x})
     mods.internal_count = _internal_count(ctx)
-    if not externals:
-        return mods
-    sqlrun.push(ctx.engine, candidates, pa.table({"ip": pa.array(externals, pa.string())}))
-    try:
-        concern, events = f"detect_{ctx.data_type}", _EVENTS[ctx.data_type]
-        table = ctx.run(
-            concern, "prevalence", candidates=candidates, outbound=events, events=events
-        )
-        mods.prevalence = dict(zip(table["external"].to_pylist(), table["hosts"].to_pylist(),
-                                   strict=True))  # fmt: skip
-        if ctx.history:
-            table = ctx.run(concern, "first_seen", candidates=candidates, history=hist)
-            mods.first_day = dict(zip(table["external"].to_pylist(),
-                                      [int(v) for v in table["first_day"].to_pylist()], strict=True))  # fmt: skip
-        if ctx.data_type == "dns":
-            _dns_parties(ctx, mods, candidates)
-        if ctx.data_type == "proxy":
-            _clients(ctx, mods, candidates, "host")
-    finally:
-        sqlrun.drop(ctx.engine, candidates)
-    if ctx.data_type == "flow":
+    if ctx.data_type == "flow":  # host entities (scanners, guessers) that are public addresses
         hosts = set(ctx.engine.arrow(f"SELECT ip FROM {ctx.hosts}")["ip"].to_pylist())
         mods.public = {e for e, k in zip(found["entity"].to_pylist(),
                                          found["entity_kind"].to_pylist(), strict=True)
                        if k == "host" and e not in hosts}  # fmt: skip
+    if not externals:
+        return mods
+    addresses = [x for x in externals if _is_ip(x)]
+    names = [x for x in externals if not _is_ip(x)]
+    _popular(ctx, mods, addresses, names, candidates)
+    concern, events = f"detect_{ctx.data_type}", _EVENTS[ctx.data_type]
+    parties = addresses if ctx.data_type == "flow" else externals
+    if parties:
+        sqlrun.push(ctx.engine, candidates, pa.table({"ip": pa.array(parties, pa.string())}))
+        try:
+            table = ctx.run(concern, "prevalence", candidates=candidates, outbound=events,
+                            events=events)  # fmt: skip
+            mods.prevalence = _pairs(table, "external", "hosts")
+            if ctx.history:
+                table = ctx.run(concern, "first_seen", candidates=candidates, history=hist)
+                mods.first_day = {
+                    k: int(v) for k, v in _pairs(table, "external", "first_day").items()
+                }
+            if ctx.data_type == "dns":
+                _dns_parties(ctx, mods, candidates)
+            if ctx.data_type == "proxy":
+                _clients(ctx, mods, candidates, "host")
+        finally:
+            sqlrun.drop(ctx.engine, candidates)
+    if ctx.data_type == "flow" and names:
+        _flow_names(ctx, mods, names, candidates)
     return mods
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _pairs(table: pa.Table, key: str, value: str) -> dict:
+    return dict(zip(table[key].to_pylist(), table[value].to_pylist(), strict=True))
+
+
+def _popular(ctx: Context, mods: Modifiers, addresses, names, candidates: str) -> None:
+    """Names whose registered domain is a top site; addresses all of whose answered names are."""
+    from spot_lab.detect import known
+
+    rank = int(thresholds()["severity"]["popular_rank"])
+    lake = getattr(ctx.engine, "lake", None)
+    top = known.top_sites(known.top_sites_path(ctx.settings, lake.root if lake else None), rank)
+    if not top:
+        return
+    mods.popular = {n for n in names if known.is_popular(n, top)}
+    if ctx.data_type != "flow" or not addresses:
+        return
+    from spot_lab.detect.flow import ANSWERS
+
+    sqlrun.push(ctx.engine, candidates, pa.table({"ip": pa.array(addresses, pa.string())}))
+    try:
+        table = ctx.run("detect_flow", "answer_names", candidates=candidates, answers=ANSWERS)
+    finally:
+        sqlrun.drop(ctx.engine, candidates)
+    named: dict[str, list[str]] = {}
+    for ip, name in zip(table["ip"].to_pylist(), table["name"].to_pylist(), strict=True):
+        named.setdefault(ip, []).append(name)
+    mods.popular |= {ip for ip, ns in named.items() if all(known.is_popular(n, top) for n in ns)}
+
+
+def _flow_names(ctx: Context, mods: Modifiers, names: list[str], candidates: str) -> None:
+    """Prevalence and first seen of the names flow findings name (FQDN beacons): the hosts
+    that reached them by their answers today; the earliest earlier day DNS asked them."""
+    from spot_lab.detect.flow import ANSWERS, OUT
+
+    sqlrun.push(ctx.engine, candidates, pa.table({"ip": pa.array(names, pa.string())}))
+    try:
+        table = ctx.run("detect_flow", "name_prevalence", candidates=candidates, outbound=OUT,
+                        answers=ANSWERS)  # fmt: skip
+        mods.prevalence = {**mods.prevalence, **_pairs(table, "external", "hosts")}
+        dns_history, params = _dns_history(ctx)
+        if dns_history:
+            sql = ctx.sql("detect_flow", "name_first_seen", candidates=candidates,
+                          dns_history=dns_history)  # fmt: skip
+            table = ctx.engine.arrow(sql, params)
+            first = {k: int(v) for k, v in _pairs(table, "external", "first_day").items()}
+            mods.first_day = {**mods.first_day, **first}
+    finally:
+        sqlrun.drop(ctx.engine, candidates)
+
+
+def _dns_history(ctx: Context) -> tuple[str, dict]:
+    """A y/m/d predicate over the DNS days of the history window (and its bound values)."""
+    if not ctx.history:
+        return "", {}
+    lo = min(ctx.history)
+    try:
+        days = [d for d in available_days(ctx.engine, "dns") if lo <= d < ctx.day]
+    except SpotLabError:
+        return "", {}
+    params, parts = {}, []
+    for i, d in enumerate(sorted(days)):
+        params.update({f"dhy{i}": d.year, f"dhm{i}": d.month, f"dhd{i}": d.day})
+        parts.append(f"(y = :dhy{i} AND m = :dhm{i} AND d = :dhd{i})")
+    return " OR ".join(parts), params
 
 
 def _internal_count(ctx: Context) -> int:

@@ -8,8 +8,8 @@ import datetime as dt
 import pyarrow as pa
 
 from spot_lab import queries
-from spot_lab.detect.base import Context, bucketed, findings, hours, thresholds
-from spot_lab.detect.flow import beacon_rows
+from spot_lab.detect.base import Context, bucketed, category, findings, hours, thresholds
+from spot_lab.detect.flow import beacon_rows, regular
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_proxy"  # staged by spot_lab.detect.run
@@ -32,7 +32,7 @@ def _limit() -> int:
 def beacon(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     events = "(" + queries.render("detect_proxy", "host_events", events=DAY) + ")"
-    rows = beacon_rows(ctx, events)
+    rows = regular(beacon_rows(ctx, events))
     for r in rows:
         r.update(entity=r["dst"], entity_kind="web_host", external=r["dst"], ips=r["src"],
                  names=r["dst"], events=r["conns"], span_hours=hours(r["last_ts"] - r["first_ts"]))  # fmt: skip
@@ -56,6 +56,48 @@ def posts(ctx: Context) -> pa.Table:
         "upload", rows, template=t["post_summary"],
         score_of=lambda r: bucketed(r["z"], t["z_thresholds"]),
         numbers=("posts", "up_bytes", "clients", "z"),
+    )  # fmt: skip
+
+
+def _host_match(column: str, hosts, prefixes, params: dict, tag: str) -> str:
+    """`column` is one of `hosts` or starts with one of `prefixes` (values bound as params)."""
+    params[f"{tag}_hosts"] = list(hosts)
+    parts = [f"{column} IN (:{tag}_hosts)"]
+    for i, prefix in enumerate(prefixes):
+        params[f"{tag}_p{i}"] = prefix + "%"
+        parts.append(f"{column} LIKE :{tag}_p{i}")
+    return " OR ".join(parts)
+
+
+def phishing(ctx: Context) -> pa.Table:
+    """Hosts reached by clicks in webmail, with a phishing page's indicators (known_services.yaml:
+    webmail hosts, risky file types, uncategorised web categories)."""
+    from spot_lab.detect.known import service_lists
+
+    t, lists = thresholds()["phishing"], service_lists()
+    mail = lists["webmail"]
+    params = {"risky": list(lists["risky_downloads"]), "uncategorized": list(lists["uncategorized"]),
+              "limit": _limit()}  # fmt: skip
+    from_mail = _host_match("e.ref_host", mail["hosts"], mail["prefixes"], params, "wm")
+    to_mail = _host_match("e.host", mail["hosts"], mail["prefixes"], params, "wh")
+    rows = ctx.rows("detect_proxy", "phishing", params, events=DAY, from_mail=from_mail,
+                    to_mail=to_mail)  # fmt: skip
+    for r in rows:
+        signs = [("not categorised by the proxy", r["uncategorized"]),
+                 (f"{r['posters']} client(s) POST to it", r["posters"]),
+                 (f"{r['downloads']} {r['file_type'] or ''} download(s)", r["downloads"])]  # fmt: skip
+        r["indicators"] = sum(1 for _, v in signs if v)
+        r["signs"] = "; ".join(text for text, v in signs if v) or "no other indicator"
+        r.update(entity=r["host"], entity_kind="web_host", external=r["host"], ips=r["client"],
+                 names=r["host"], events=r["requests"])  # fmt: skip
+
+    def score(r):
+        name = t["indicator_categories"].get(r["indicators"])
+        return category(name) if name else 0.0
+
+    return findings(
+        "phishing", rows, template=t["summary"], score_of=score,
+        numbers=("clicked", "clients", "posters", "downloads", "uncategorized", "indicators"),
     )  # fmt: skip
 
 

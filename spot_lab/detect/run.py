@@ -36,7 +36,7 @@ DETECTORS: dict[str, dict[str, Callable]] = {
         "beacon": lambda c, h: flow.beacon(c),
         "beacon_fqdn": lambda c, h: flow.beacon_fqdn(c),
         "strobe": lambda c, h: flow.strobe(c),
-        "long_connection": lambda c, h: flow.long_connection(c),
+        "long_connection": flow.long_connection,
         "scan": lambda c, h: flow.scan(c),
         "brute_force": lambda c, h: flow.brute_force(c),
         "lateral": flow.lateral,
@@ -52,6 +52,7 @@ DETECTORS: dict[str, dict[str, Callable]] = {
     "proxy": {
         "proxy_beacon": lambda c, h: proxy.beacon(c),
         "upload": lambda c, h: proxy.posts(c),
+        "phishing": lambda c, h: proxy.phishing(c),
         "volume": proxy.volume,
     },
 }
@@ -192,7 +193,7 @@ def _history_sql(ctx: Context) -> str:
 def _stage(ctx: Context) -> list[str]:
     if ctx.data_type == "flow":
         sqlrun.stage(ctx.engine, flow.OUT, ctx.sql("detect_flow", "outbound"), ctx.params)
-        return [flow.OUT]
+        return [flow.OUT, flow.stage_answers(ctx)]
     if ctx.data_type == "dns":
         return dns.stage_day(ctx)
     return proxy.stage_day(ctx)

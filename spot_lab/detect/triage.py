@@ -7,12 +7,18 @@ Severity (thresholds.yaml `severity`, after RITA v5's viewer/results.sql final_s
                              party, -0.15 when at least half do; from 10 internal hosts)
              + first seen   (+0.15 when the lake's earlier days never saw the outside party,
                              -0.15 when it was seen 30 or more days before; 0 without history)
+             + popular      (-0.15: the outside party's registered domain is a top site)
              + no direct connection (+0.15: a domain whose answers no flow of the day reached)
              + corroboration (+0.05 per further detector that fired, at most +0.15)
-             + inbound internet (0 by default: scans from a public address; a site may lower them)
+             + inbound internet (-0.15: scans only, from a public address)
+             + internal scan (+0.15: a scan from an internal host, ATT&CK T1046)
 
-Spot's LDA alone (spot_lab.detect.lda, 0.2-0.4) gets no modifiers: it corroborates. Only
-entities whose largest category score reaches RITA's lowest category (0.2) are threats.
+Findings on allowlisted parties (SpotLab.allowlist, detect/known_services.yaml) and the
+beacons of an application to a top site, or to a party at least half the internal hosts
+reach (severity `popular_heartbeats`), are left out.
+Spot's LDA (spot_lab.detect.lda, 0.2-0.3) corroborates: alone it is not a threat (severity
+`lda_alone`). Only entities whose largest category score and final severity reach RITA's
+lowest category (0.2) are threats.
 Rank 1 is the most severe; ties by largest category score, events, entity.
 """
 
@@ -22,6 +28,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -42,6 +49,8 @@ class Modifiers:
     unreached: set[str] = field(default_factory=set)  # domains no flow reached
     extra_ips: Mapping[str, list[str]] = field(default_factory=dict)  # entity -> more IPs
     public: set[str] = field(default_factory=set)  # public addresses among scan sources
+    popular: set[str] = field(default_factory=set)  # outside parties that are top sites
+    allowed: Any = None  # spot_lab.detect.known.Allowlist: parties whose findings are dropped
 
 
 def _category_name(score: float) -> str:
@@ -73,15 +82,46 @@ def _modifiers(kind: str, entity: str, externals: set[str], detectors: set[str],
             first = dt.date(min(seen) // 10000, min(seen) // 100 % 100, min(seen) % 100)
             if (mods.day - first).days >= s["history_days"]:
                 out["first_seen"] = -s["first_seen_decrease"]
+    if externals & mods.popular:
+        out["popular"] = -s["popular_decrease"]
     if kind == "domain" and entity in mods.unreached:
         out["no_direct_connection"] = s["no_direct_connection"]
     if len(detectors) > 1:
         out["corroboration"] = min(
             s["corroboration_max"], s["corroboration"] * (len(detectors) - 1)
         )
-    if detectors == {"scan"} and entity in mods.public and s["inbound_internet"]:
-        out["inbound_internet"] = s["inbound_internet"]
+    if detectors - {"lda"} == {"scan"} and s["inbound_internet"]:
+        if entity in mods.public:
+            out["inbound_internet"] = s["inbound_internet"]
+        else:
+            out["internal_scan"] = s["internal_scan"]
     return out
+
+
+def _parties(finding: dict) -> set[str]:
+    """The IPs and names a finding accuses: its outside party and its entity's ends."""
+    entity, kind = finding["entity"], finding["entity_kind"]
+    ends = entity.split(" -> ") if kind == "pair" else [entity]
+    return {p.strip() for p in [finding["external"], *ends] if p and p.strip()}
+
+
+def _widespread(party: str, mods: Modifiers, s: Mapping) -> bool:
+    """At least RITA's prevalence-decrease share of the internal hosts reach the party."""
+    if mods.internal_count < s["prevalence_min_hosts"]:
+        return False
+    return mods.prevalence.get(party, 0) / mods.internal_count >= s["prevalence_decrease_above"]
+
+
+def _known_good(finding: dict, mods: Modifiers, s: Mapping) -> bool:
+    """Allowlisted parties (SpotLab.allowlist, known_services.yaml), and the beacons of an
+    application to a top site or to a party most of the network reaches (its heartbeat), are
+    not threats."""
+    if mods.allowed and any(p in mods.allowed for p in _parties(finding)):
+        return True
+    if finding["detector"] not in s["popular_heartbeats"]:
+        return False
+    party = finding["external"]
+    return party in mods.popular or _widespread(party, mods, s)
 
 
 def _join(values, limit: int | None = None) -> str:
@@ -101,6 +141,8 @@ def combine(findings: pa.Table, mods: Modifiers) -> pa.Table:
     s, limit = thresholds()["severity"], thresholds()["limits"]["names_per_threat"]
     groups: dict[tuple[str, str], dict[str, dict]] = {}
     for f in findings.to_pylist():  # a few thousand findings at most
+        if _known_good(f, mods, s):
+            continue
         best = groups.setdefault((f["entity_kind"], f["entity"]), {})
         if f["detector"] not in best or f["score"] > best[f["detector"]]["score"]:
             best[f["detector"]] = f
@@ -108,12 +150,15 @@ def combine(findings: pa.Table, mods: Modifiers) -> pa.Table:
     for (kind, entity), best in groups.items():
         items = sorted(best.values(), key=lambda f: (-f["score"], f["detector"]))
         base = items[0]["score"]
-        if base < s["min_severity"]:
+        if base < s["min_severity"] or (set(best) == {"lda"} and not s["lda_alone"]):
             continue
-        externals = {f["external"] for f in items if f["external"]}
+        # the outside parties the detectors name (the model's rows name any peer, internal too)
+        externals = {f["external"] for f in items if f["external"] and f["detector"] != "lda"}
         # the model alone only corroborates: its rows get no modifiers
         mod = _modifiers(kind, entity, externals, set(best), mods) if set(best) != {"lda"} else {}
         severity = max(0.0, base + sum(mod.values()))
+        if severity < s["min_severity"]:
+            continue
         ips = _join([f["ips"] for f in items] + [" ".join(mods.extra_ips.get(entity, []))])
         rows.append({
             "entity": entity, "entity_kind": kind, "severity": round(severity, 4),

@@ -2,8 +2,10 @@
 model or the detectors themselves).
 
 What is ranked, per data type T and day:
-- `threats`: the triage list `T_threats` (rank 1 = most severe; `ips` and `names` columns hold
-  the space-separated IPs and DNS names / registered domains / web hosts of each threat);
+- `threats`: the triage list `T_threats` (rank 1 = most severe), each row judged by its
+  entity: a host's IP, both ends of a pair (IPs, or an IP and a DNS name), a registered
+  domain or a web host (the `ips` and `names` columns only add context: a domain's clients,
+  example names; they are not what the row accuses);
 - `lda`: Spot's flagged rows `T_scores` in Spot's order (flow by `rank`, DNS and proxy by
   ascending `ml_score`); a row's IPs and names are flow srcip/dstip; DNS ip_dst and
   dns_qry_name; proxy clientip and the host of fulluri.
@@ -28,6 +30,7 @@ Matching, precisely:
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -102,13 +105,38 @@ def ranked_rows(lake: Lake, data_type: str, day: dt.date, ranking: str, k: int) 
     return [make_row(i + 1, [ip], [uri_host(uri)]) for i, (ip, uri) in enumerate(cols)]
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def entity_parts(entity: str, kind: str) -> tuple[list[str], list[str]]:
+    """The IPs and names that *are* a threat's entity: a host's address, both ends of a pair
+    (an IP or a name each), a domain's or web host's name. Not the clients and examples the
+    `ips` and `names` columns add for context: a popular domain's row lists up to 100
+    clients, and would otherwise "involve" every attack whose host once resolved it."""
+    if kind == "pair":
+        sides = [s.strip() for s in entity.split(" -> ")]
+        return [s for s in sides if _is_ip(s)], [s for s in sides if s and not _is_ip(s)]
+    if kind == "host":
+        return [entity], []
+    return [], [entity]
+
+
 def threat_rows(frame, k: int) -> list[Row]:
-    """The rows ranked <= `k` of a triage-list frame (columns rank, ips, names; others ignored)."""
+    """The rows ranked <= `k` of a triage-list frame: matched on their entity (entity,
+    entity_kind; see `entity_parts`), or on the ips and names columns for a frame without one."""
     if frame.empty:
         return []
     frame = frame[frame["rank"] <= k].sort_values("rank", kind="stable")
-    return [make_row(r, _split(i), _split(n))
-            for r, i, n in zip(frame["rank"], frame["ips"], frame["names"], strict=True)]  # fmt: skip
+    if "entity_kind" not in frame.columns:
+        return [make_row(r, _split(i), _split(n))
+                for r, i, n in zip(frame["rank"], frame["ips"], frame["names"], strict=True)]  # fmt: skip
+    return [make_row(r, *entity_parts(str(e), str(kind)))
+            for r, e, kind in zip(frame["rank"], frame["entity"], frame["entity_kind"], strict=True)]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,223 @@
+"""What the field knows, on hand-built days: each test puts a benign look-alike next to the
+attack it resembles and asserts the triage list tells them apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+from spot_lab.config import SpotLab
+from spot_lab.detect.known import Allowlist, site_domain
+from spot_lab.detect.run import detect_day
+from spot_lab.engines.duckdb_engine import DuckDBEngine
+from tests import lakes
+from tests.lakes import DAY, START
+
+
+def _run(lake, data_type, settings=None, **kw):
+    settings = settings or SpotLab(lake=str(lake.root))
+    return detect_day(DuckDBEngine(lake), data_type, DAY, settings=settings, **kw)
+
+
+def _entities(result) -> list[str]:
+    return [r["entity"] for r in result.threats.to_pylist()]
+
+
+def _row(result, entity):
+    rows = [r for r in result.threats.to_pylist() if r["entity"] == entity]
+    return rows[0] if rows else None
+
+
+def _beacon(src, dst, every, n, size=700, port=443, proto="TCP", start=600, seed=1):
+    rng = random.Random(seed)
+    return [lakes.flow(START + start + every * i + rng.randint(-5, 5), src, dst, port,
+                       size + rng.randint(-20, 20), proto=proto) for i in range(n)]  # fmt: skip
+
+
+def _fleet(rows, n=40):
+    """Background: n workstations browsing (so that prevalence has a denominator)."""
+    rng = random.Random(9)
+    for i in range(n):
+        for _ in range(6):
+            rows.append(lakes.flow(START + rng.randint(0, 86000), f"10.5.0.{i + 10}",
+                                   f"151.101.{rng.randint(0, 200)}.{rng.randint(1, 250)}", 443,
+                                   rng.randint(500, 90_000)))  # fmt: skip
+    return rows
+
+
+def test_lateral_to_a_workstation_not_to_a_server_nor_failed_probes(tmp_path):
+    before = DAY - dt.timedelta(days=1)
+    lakes.write(tmp_path / "lake", day=before, flow=[lakes.flow(START - 80000, "10.6.0.9",
+                                                                "10.6.1.1", 445)])  # fmt: skip
+    rows = [lakes.flow(START + 3600, "10.6.0.5", "10.6.0.77", 3389, 400_000, tdur=900)]  # session
+    rows += [lakes.flow(START + 3700, "10.6.0.5", "10.6.1.1", 445, 9_000)]  # to a file server
+    rows += [lakes.flow(START + 60 * i, f"10.6.0.{20 + i}", "10.6.1.1", 445, 9_000)
+             for i in range(12)]  # twelve clients use the file server  # fmt: skip
+    rows += [lakes.flow(START + 4000 + i, "10.6.0.6", f"10.6.2.{i + 1}", 445, 60, flag="....S.",
+                        ipkt=1, obyt=0, opkt=0) for i in range(30)]  # a sweep's failed SYNs  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="lateral")
+    assert _entities(result) == ["10.6.0.5 -> 10.6.0.77"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["clients"] == 1 and numbers["new_pair"] == 1
+
+
+def test_ntp_polls_are_not_beacons_a_c2_on_port_123_is(tmp_path):
+    rows = _beacon("10.7.0.10", "194.109.6.2", 1024, 84, size=76, port=123, proto="UDP")
+    rows += _beacon("10.7.0.11", "185.77.3.50", 900, 90, size=4000, port=123, proto="UDP")
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="beacon,strobe")
+    assert _entities(result) == ["10.7.0.11 -> 185.77.3.50"]
+
+
+def test_dns_blocklist_and_av_lookups_are_not_tunnels(tmp_path):
+    rng = random.Random(4)
+    rows = []
+    for i in range(300):  # a mail relay's DNSBL lookups: reversed IPs, mostly NXDOMAIN
+        ip = ".".join(str(rng.randint(1, 254)) for _ in range(4))
+        rows.append(lakes.dns(START + 60 * i, "10.8.0.25", f"{ip}.zen.spamhaus.org", 1, 3))
+    for i in range(300):  # antivirus hash lookups: hex labels
+        h = "".join(rng.choice("0123456789abcdef") for _ in range(40))
+        rows.append(lakes.dns(START + 50 * i, f"10.8.1.{i % 40 + 1}", f"{h[:32]}.{h[32:]}.sophosxl.net",
+                              1, 0, "127.0.0.1"))  # fmt: skip
+    for i in range(300):  # a tunnel: the same shape under a domain nobody runs a service on
+        h = "".join(rng.choice("0123456789abcdef") for _ in range(40))
+        rows.append(
+            lakes.dns(START + 40 * i, "10.8.0.66", f"{h[:32]}.{h[32:]}.cdn-sync-io.com", 16)
+        )
+    result = _run(lakes.write(tmp_path / "lake", dns=rows), "dns", detectors="dns_tunnel,dga")
+    assert _entities(result) == ["cdn-sync-io.com"]
+
+
+def test_the_sites_allowlist_keeps_a_known_party_out_across_days(tmp_path):
+    rows = _beacon("10.9.0.5", "185.60.2.7", 300, 280)
+    rows += _beacon("10.9.0.6", "185.77.3.9", 300, 280, seed=2)
+    lake = lakes.write(tmp_path / "lake", flow=rows)
+    plain = _run(lake, "flow", detectors="beacon")
+    assert set(_entities(plain)) == {"10.9.0.5 -> 185.60.2.7", "10.9.0.6 -> 185.77.3.9"}
+    allowed = SpotLab(lake=str(lake.root), allowlist="185.60.2.0/24, backup.example.com")
+    assert _entities(_run(lake, "flow", allowed, detectors="beacon")) == ["10.9.0.6 -> 185.77.3.9"]
+    known = Allowlist.parse("10.0.1.30; example.com")
+    assert "10.0.1.30" in known and "a.b.example.com" in known and "example.co" not in known
+
+
+def test_a_heartbeat_to_a_top_site_is_not_a_threat_the_c2_beacon_is(tmp_path):
+    rows, dns = [], []
+    for client in ("10.10.0.5", "10.10.0.6"):  # a chat app's heartbeat to its edge
+        rows += _beacon(client, "52.0.9.9", 470, 180, seed=hash(client) % 100)
+        dns += [lakes.dns(START + 3600 * h, client, "wss-primary.slack.com", 1, 0, "52.0.9.8|52.0.9.9")
+                for h in range(24)]  # fmt: skip
+    rows += _beacon("10.10.0.7", "185.77.3.77", 470, 180, seed=3)  # the C2, same cadence
+    dns += [lakes.dns(START + 500, "10.10.0.7", "cdn.slack-status.net", 1, 0, "185.77.3.77")]
+    lake = lakes.write(tmp_path / "lake", flow=_fleet(rows), dns=dns)
+    (lake.root / "context").mkdir(exist_ok=True)
+    (lake.root / "context" / "top-1m.csv").write_text("1,google.com\n2,slack.com\n")
+    result = _run(lake, "flow", detectors="beacon,beacon_fqdn")
+    assert set(_entities(result)) == {
+        "10.10.0.7 -> 185.77.3.77",
+        "10.10.0.7 -> cdn.slack-status.net",
+    }
+    assert site_domain("x.cloudfront.net") == "x.cloudfront.net"  # a customer, not the CDN
+
+
+def test_spots_model_alone_is_not_a_threat(tmp_path):
+    from spot_lab.scoring import score_day
+
+    rows = _beacon("10.11.0.1", "185.60.1.9", 272, 300)
+    rows += [lakes.flow(START + 999 * i, "10.11.0.2", "151.101.3.3", 443, 50_000 + i)
+             for i in range(40)]  # fmt: skip
+    lake = lakes.write(tmp_path / "lake", flow=rows)
+    result = score_day(DuckDBEngine(lake), "flow", DAY, progress=False, details_tables=False)
+    detectors = [{d["detector"] for d in json.loads(r["detectors"])}
+                 for r in result.threats.to_pylist()]  # fmt: skip
+    assert detectors and all(d - {"lda"} for d in detectors)  # some detector beyond the model
+
+
+def test_a_password_spray_is_one_threat_a_monitoring_poller_and_a_scan_are_none(tmp_path):
+    rng = random.Random(6)
+    rows, t = [], START + 7200
+    for i in range(240):  # a guesser spreads ~2 attempts a minute over four servers
+        t += rng.expovariate(1 / 30)
+        rows.append(lakes.flow(int(t), "10.12.0.5", f"10.12.1.{i % 4 + 1}", 22, 3000, tdur=2.0))
+    for target in range(20):  # the monitoring server checks 20 servers over SSH every minute
+        rows += [lakes.flow(START + 60 * k + target, "10.12.0.30", f"10.12.2.{target + 1}", 22,
+                            4000, tdur=0.4) for k in range(600)]  # fmt: skip
+    rows += [lakes.flow(START + 9000 + i, "10.12.0.6", f"10.12.3.{i + 1}", 22, 60, flag="....S.",
+                        ipkt=1, obyt=0, opkt=0) for i in range(200)]  # a sweep's SYNs on 22  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="brute_force")
+    assert _entities(result) == ["10.12.0.5"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["targets"] == 4 and numbers["attempts"] == 240 and numbers["source_peak"] >= 40
+    assert (
+        numbers["peak"] < 20
+    )  # no one target sees fail2ban's low category: the spread is the attack
+
+
+def test_a_nightly_backup_is_routine_a_new_large_transfer_is_exfiltration(tmp_path):
+    def transfer(day_start, src, dst, at, parts, size):
+        return [lakes.flow(day_start + at + 1800 * k, src, dst, 443, size, tdur=1800.0)
+                for k in range(parts)]  # fmt: skip
+
+    before, day_before = DAY - dt.timedelta(days=1), START - 86400
+    rows = transfer(day_before, "10.13.0.20", "52.0.7.7", 3 * 3600, 4, 800_000_000)
+    rows += _fleet([], n=30)
+    lakes.write(tmp_path / "lake", day=before, flow=[{**r, "unix_tstamp": r["unix_tstamp"] - 86400}
+                                                     for r in rows[4:]] + rows[:4])  # fmt: skip
+    today = transfer(START, "10.13.0.20", "52.0.7.7", 3 * 3600 + 120, 3, 900_000_000)  # 03:02
+    today += transfer(START, "10.13.0.8", "185.77.9.9", 14 * 3600, 2, 600_000_000)  # new, 14:00
+    lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
+    result = _run(lake, "flow", detectors="exfiltration,long_connection")
+    assert _entities(result) == ["10.13.0.8 -> 185.77.9.9"]
+    assert any("scheduled transfer" in n for n in result.notes)
+
+
+def test_a_phishing_click_from_webmail_not_a_newsletter_click(tmp_path):
+    rows = []
+    for i, client in enumerate(["10.14.0.5", "10.14.0.6", "10.14.0.7"]):
+        at = START + 36000 + 600 * i
+        mail = "https://outlook.office365.com/mail/inbox/id/AAQk1"
+        rows += [lakes.proxy(at, client, "login-docs.info", path="/owa/auth/logon.aspx"),
+                 lakes.proxy(at + 30, client, "login-docs.info", "POST", path="/owa/auth/verify.aspx")]  # fmt: skip
+        rows[-2].update(referer=mail, webcat="Uncategorized")
+        rows[-1].update(
+            referer="https://login-docs.info/owa/auth/logon.aspx", webcat="Uncategorized"
+        )
+        rows.append(
+            lakes.proxy(at + 40, client, "www.shop-news.com", path="/deals")
+        )  # a newsletter
+        rows[-1].update(referer=mail, webcat="Shopping")
+    rows[1 + 0].update(uriextension="-")
+    payload = lakes.proxy(START + 36100, "10.14.0.5", "login-docs.info", path="/files/INV-1.iso",
+                          scbytes=2_400_000)  # fmt: skip
+    payload.update(uriextension="iso", webcat="Uncategorized", referer="https://login-docs.info/")
+    rows.append(payload)
+    result = _run(lakes.write(tmp_path / "lake", proxy=rows), "proxy", detectors="phishing")
+    assert _entities(result) == ["login-docs.info"]
+    finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    assert finding["numbers"]["clicked"] == 3 and finding["numbers"]["indicators"] == 3
+    assert "POST" in finding["summary"] and "iso" in finding["summary"]
+
+
+def test_an_internal_scan_outranks_the_same_scan_from_the_internet(tmp_path):
+    def scan(src):
+        return [lakes.flow(START + 100 + i, src, f"10.15.1.{i % 5 + 1}", 1000 + i // 5, 60,
+                           flag="....S.", ipkt=1, obyt=0, opkt=0) for i in range(150)]  # fmt: skip
+
+    lake = lakes.write(tmp_path / "lake", flow=scan("10.15.0.9") + scan("185.77.5.5"))
+    rows = {r["entity"]: r for r in _run(lake, "flow", detectors="scan").threats.to_pylist()}
+    inside, outside = rows["10.15.0.9"], rows.get("185.77.5.5")
+    assert json.loads(inside["modifiers"]) == {"internal_scan": 0.15}
+    assert outside is None or outside["severity"] < inside["severity"] - 0.25
+
+
+def test_top_ten_ports_on_three_hosts_is_a_scan_a_few_failures_to_a_used_server_are_not(tmp_path):
+    ports = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139]  # nmap's top ten
+    rows = [lakes.flow(START + 600 + i, "10.16.0.9", f"10.16.1.{i % 3 + 1}", ports[i // 3], 60,
+                       flag="....S.", ipkt=1, obyt=0, opkt=0) for i in range(30)]  # fmt: skip
+    for i in range(200):  # a busy client: its file server answers, now and then a reset
+        flag = "...RS." if i % 20 == 0 else ".AP.SF"
+        rows.append(lakes.flow(START + 300 * i, "10.16.0.10", "10.16.1.50", 445 if i % 2 else 389,
+                               9_000, flag=flag, ipkt=1 if flag == "...RS." else 8))  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="scan")
+    assert _entities(result) == ["10.16.0.9"]
+    finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    assert finding["numbers"]["probes"] == 30 and finding["summary"].startswith("probes")
