@@ -24,6 +24,9 @@ import yaml
 from spot_lab import queries
 from spot_lab.engines.base import Engine
 
+# work tables the detectors share: the day's internal hosts and a list of candidate sources
+HOSTS, CANDIDATES = "_spotlab_det_hosts", "_spotlab_det_candidates"
+
 FINDING_SCHEMA = pa.schema(
     [
         ("detector", pa.string()),

@@ -12,7 +12,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from spot_lab.detect.base import Context, bucketed, category, clean, findings, hours, thresholds
+from spot_lab.detect.base import (
+    CANDIDATES,
+    Context,
+    bucketed,
+    category,
+    clean,
+    findings,
+    hours,
+    thresholds,
+)
 from spot_lab.engines import worktables as sqlrun
 from spot_lab.errors import SpotLabError
 
@@ -244,8 +253,6 @@ def brute_force(ctx: Context) -> pa.Table:
 def _targets(ctx: Context, rows, params) -> dict[tuple[str, int], list[str]]:
     if not rows:
         return {}
-    from spot_lab.detect.run import CANDIDATES
-
     sources = sorted({r["src"] for r in rows})
     sqlrun.push(ctx.engine, CANDIDATES, pa.table({"ip": pa.array(sources, pa.string())}))
     try:

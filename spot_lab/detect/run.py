@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from spot_lab.detect import dns, flow, lda, proxy
-from spot_lab.detect.base import FINDING_SCHEMA, Context, thresholds
+from spot_lab.detect.base import CANDIDATES, FINDING_SCHEMA, HOSTS, Context, thresholds
 from spot_lab.detect.hosts import classify
 from spot_lab.detect.triage import Modifiers, combine, to_table
 from spot_lab.engines import worktables as sqlrun
@@ -27,7 +27,6 @@ from spot_lab.engines.base import Engine
 from spot_lab.errors import InputError, SpotLabError
 from spot_lab.store.schema import day_partition
 
-HOSTS, CANDIDATES = "_spotlab_det_hosts", "_spotlab_det_candidates"
 DETECT_MEMORY = "1500MB"  # DuckDB's memory for the detectors (spills beyond, as ipindex.py)
 
 # name -> function(ctx, history_sql); "lda" is the model's own rows (see detect_day)
