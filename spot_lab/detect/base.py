@@ -51,6 +51,11 @@ def thresholds() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def limit() -> int:
+    """How many findings one detector keeps (the rest are below them by score)."""
+    return int(thresholds()["limits"]["findings_per_detector"])
+
+
 def category(name: str) -> float:
     return float(thresholds()["categories"][name])
 
@@ -155,3 +160,22 @@ def empty_findings() -> pa.Table:
 
 def hours(seconds: float) -> float:
     return seconds / 3600.0
+
+
+def volume_findings(
+    ctx: Context, history_sql: str, query_file: str, what, **tables: str
+) -> pa.Table:
+    """A source's records today against its usual count on earlier days (every data type's
+    `volume` query); `what(row)` names what was counted."""
+    t = thresholds()["volume"]
+    if not ctx.history:
+        return findings("volume", [], template="", score_of=lambda r: 0, numbers=())
+    params = {"min_records": t["min_records"], "min_ratio": t["ratio_thresholds"]["base"],
+              "limit": limit()}  # fmt: skip
+    rows = ctx.rows(query_file, "volume", params, history=history_sql, **tables)
+    for r in rows:
+        r.update(entity=r["src"], entity_kind="host", external="", ips=r["src"], events=r["n"],
+                 what=what(r))  # fmt: skip
+    return findings("volume", rows, template=t["summary"],
+                    score_of=lambda r: bucketed(r["ratio"], t["ratio_thresholds"]),
+                    numbers=("n", "usual", "days", "ratio"))  # fmt: skip

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from spot_lab import queries
 from spot_lab.detect import names
-from spot_lab.detect.base import Context, bucketed, findings, thresholds
+from spot_lab.detect.base import Context, bucketed, findings, limit, thresholds, volume_findings
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_dns"  # staged by spot_lab.detect.run
@@ -34,17 +34,13 @@ def stage_day(ctx: Context) -> list[str]:
     return [SUFFIXES, DOMAINS, DAY]
 
 
-def _limit() -> int:
-    return int(thresholds()["limits"]["findings_per_detector"])
-
-
 def tunnel(ctx: Context) -> pa.Table:
     t = thresholds()["dns_tunnel"]
     entropy = queries.render("scoring", "entropy", source=f"(SELECT DISTINCT replace(sub, '.', '') AS s FROM {DAY} AS e WHERE NOT reverse)")  # fmt: skip
     params = {"long_label": t["long_label"], "payload_entropy": t["payload_entropy"],
               "txt_types": list(t["txt_types"]), "min_queries": t["min_queries"],
               "min_subdomains": t["min_subdomains"], "min_share": t["shape_thresholds"]["base"],
-              "limit": _limit()}  # fmt: skip
+              "limit": limit()}  # fmt: skip
     rows = ctx.rows("detect_dns", "tunnel", params, events=DAY, entropy=entropy)
     for r in rows:
         gated = r["subdomains"] >= t["min_subdomains"]
@@ -71,7 +67,7 @@ def dga(ctx: Context) -> pa.Table:
     randomness = queries.render("detect_dns", "bigram_logp", bigrams=BIGRAMS,
                                 source=f"(SELECT DISTINCT regexp_extract(domain, '^([^.]+)', 1) AS s FROM {DAY} AS e WHERE rcode = 3)")  # fmt: skip
     params = {"random_logp": t["random_bigram_logp"], "unseen": unseen,
-              "min_domains": t["nxdomain_thresholds"]["base"], "limit": _limit()}  # fmt: skip
+              "min_domains": t["nxdomain_thresholds"]["base"], "limit": limit()}  # fmt: skip
     try:
         rows = ctx.rows("detect_dns", "dga", params, events=DAY, randomness=randomness)
     finally:
@@ -87,15 +83,4 @@ def dga(ctx: Context) -> pa.Table:
 
 
 def volume(ctx: Context, history_sql: str) -> pa.Table:
-    t = thresholds()["volume"]
-    if not ctx.history:
-        return findings("volume", [], template="", score_of=lambda r: 0, numbers=())
-    params = {"min_records": t["min_records"], "min_ratio": t["ratio_thresholds"]["base"],
-              "limit": _limit()}  # fmt: skip
-    rows = ctx.rows("detect_dns", "volume", params, events=DAY, history=history_sql)
-    for r in rows:
-        r.update(entity=r["src"], entity_kind="host", external="", ips=r["src"], events=r["n"],
-                 what="DNS responses")  # fmt: skip
-    return findings("volume", rows, template=t["summary"],
-                    score_of=lambda r: bucketed(r["ratio"], t["ratio_thresholds"]),
-                    numbers=("n", "usual", "days", "ratio"))  # fmt: skip
+    return volume_findings(ctx, history_sql, "detect_dns", lambda r: "DNS responses", events=DAY)

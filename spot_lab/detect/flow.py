@@ -20,7 +20,9 @@ from spot_lab.detect.base import (
     clean,
     findings,
     hours,
+    limit,
     thresholds,
+    volume_findings,
 )
 from spot_lab.engines import worktables as sqlrun
 from spot_lab.errors import SpotLabError
@@ -48,10 +50,6 @@ def stage_answers(ctx: Context) -> str:
     return ANSWERS
 
 
-def _limit() -> int:
-    return int(thresholds()["limits"]["findings_per_detector"])
-
-
 def beacon_params(ctx: Context) -> dict[str, Any]:
     b = thresholds()["beacon"]
     return {
@@ -65,7 +63,7 @@ def beacon_params(ctx: Context) -> dict[str, Any]:
         "min_hours": b["duration_min_hours_seen"], "min_spread": b["bowley_min_spread"],
         "w_ts": b["timestamp_score_weight"], "w_ds": b["datasize_score_weight"],
         "w_hist": b["histogram_score_weight"], "w_dur": b["duration_score_weight"],
-        "base": b["score_thresholds"]["base"], "limit": _limit(),
+        "base": b["score_thresholds"]["base"], "limit": limit(),
     }  # fmt: skip
 
 
@@ -184,7 +182,7 @@ def long_connection(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["long_connection"]
     limits = t["score_thresholds"]
     rows = ctx.rows("detect_flow", "long_connections",
-                    {"min_duration": limits["base"], "limit": _limit()}, outbound=OUT)  # fmt: skip
+                    {"min_duration": limits["base"], "limit": limit()}, outbound=OUT)  # fmt: skip
     rows = _unscheduled(ctx, history_sql, rows)
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
@@ -201,7 +199,7 @@ def scan(ctx: Context) -> pa.Table:
     t = thresholds()["scan"]
     params = {"min_ports": t["port_thresholds"]["base"], "min_hosts": t["sweep_thresholds"]["base"],
               "min_probes": t["probe_thresholds"]["base"], "min_share": t["min_failed_share"],
-              "limit": _limit()}  # fmt: skip
+              "limit": limit()}  # fmt: skip
     rows = ctx.rows("detect_flow", "scans", params)
     shapes = {"port scan": lambda r: bucketed(r["ports"], t["port_thresholds"]),
               "host sweep": lambda r: bucketed(r["hosts"], t["sweep_thresholds"]),
@@ -227,7 +225,7 @@ def brute_force(ctx: Context) -> pa.Table:
               "max_seconds": t["max_attempt_seconds"], "min_attempts": t["attempt_thresholds"]["base"],
               "min_source_attempts": t["source_attempt_thresholds"]["base"],
               "poll_interval": t["poll_interval"], "poll_mad": t["poll_mad"],
-              "poll_count": t["poll_count"], "limit": _limit()}  # fmt: skip
+              "poll_count": t["poll_count"], "limit": limit()}  # fmt: skip
     sql = ctx.sql("detect_flow", "brute_force").replace(
         "spot_quantile(", quantile_function(ctx) + "("
     )
@@ -267,7 +265,7 @@ def _targets(ctx: Context, rows, params) -> dict[tuple[str, int], list[str]]:
 
 def lateral(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["lateral"]
-    params = {"admin_ports": list(t["admin_ports"]), "limit": _limit()}
+    params = {"admin_ports": list(t["admin_ports"]), "limit": limit()}
     rows = ctx.rows("detect_flow", "lateral", params, history=history_sql)
     rows = [r for r in rows if r["clients"] <= t["max_clients"]]  # workstations only
     fanout: dict[str, set] = {}
@@ -298,7 +296,7 @@ def lateral(ctx: Context, history_sql: str) -> pa.Table:
 
 def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
     t = thresholds()["exfiltration"]
-    params = {"min_bytes": t["min_bytes"], "limit": _limit()}
+    params = {"min_bytes": t["min_bytes"], "limit": limit()}
     rows = ctx.rows("detect_flow", "exfiltration", params, outbound=OUT, history=history_sql)
     rows = _unscheduled(ctx, history_sql, rows)
     for r in rows:
@@ -316,18 +314,7 @@ def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
 
 
 def volume(ctx: Context, history_sql: str) -> pa.Table:
-    t = thresholds()["volume"]
-    if not ctx.history:
-        return findings("volume", [], template="", score_of=lambda r: 0, numbers=())
-    params = {"min_records": t["min_records"], "min_ratio": t["ratio_thresholds"]["base"],
-              "limit": _limit()}  # fmt: skip
-    rows = ctx.rows("detect_flow", "volume", params, history=history_sql)
-    for r in rows:
-        r.update(entity=r["src"], entity_kind="host", external="", ips=r["src"], events=r["n"],
-                 what="flows")  # fmt: skip
-    return findings("volume", rows, template=t["summary"],
-                    score_of=lambda r: bucketed(r["ratio"], t["ratio_thresholds"]),
-                    numbers=("n", "usual", "days", "ratio"))  # fmt: skip
+    return volume_findings(ctx, history_sql, "detect_flow", lambda r: "flows")
 
 
 def policy(ctx: Context) -> pa.Table:
@@ -338,7 +325,7 @@ def policy(ctx: Context) -> pa.Table:
     banned = banned_addresses(ctx, ctx.sql("detect_flow", "public_destinations", outbound=OUT))
     if banned is None:
         return findings("policy", [], template="", score_of=lambda r: 0, numbers=())
-    rows = ctx.rows("detect_flow", "policy", {"limit": _limit()}, outbound=OUT, banned=banned)
+    rows = ctx.rows("detect_flow", "policy", {"limit": limit()}, outbound=OUT, banned=banned)
     for r in rows:
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
                  ips=f"{r['src']} {r['dst']}", events=r["conns"])  # fmt: skip

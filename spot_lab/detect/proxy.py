@@ -8,7 +8,16 @@ import datetime as dt
 import pyarrow as pa
 
 from spot_lab import queries
-from spot_lab.detect.base import Context, bucketed, category, findings, hours, thresholds
+from spot_lab.detect.base import (
+    Context,
+    bucketed,
+    category,
+    findings,
+    hours,
+    limit,
+    thresholds,
+    volume_findings,
+)
 from spot_lab.detect.flow import beacon_rows, regular
 from spot_lab.engines import worktables as sqlrun
 
@@ -23,10 +32,6 @@ def stage_day(ctx: Context) -> list[str]:
     params = {**ctx.params, "day_epoch": day_epoch(ctx.day)}
     sqlrun.stage(ctx.engine, DAY, ctx.sql("detect_proxy", "proxy_day"), params)
     return [DAY]
-
-
-def _limit() -> int:
-    return int(thresholds()["limits"]["findings_per_detector"])
 
 
 def beacon(ctx: Context) -> pa.Table:
@@ -47,7 +52,7 @@ def beacon(ctx: Context) -> pa.Table:
 def posts(ctx: Context) -> pa.Table:
     t = thresholds()["exfiltration"]
     params = {"max_clients": t["post_max_clients"], "min_posts": t["post_min_requests"],
-              "limit": _limit()}  # fmt: skip
+              "limit": limit()}  # fmt: skip
     rows = ctx.rows("detect_proxy", "posts", params, events=DAY)
     for r in rows:
         r.update(entity=r["host"], entity_kind="web_host", external=r["host"], ips=r["client"],
@@ -77,7 +82,7 @@ def phishing(ctx: Context) -> pa.Table:
     t, lists = thresholds()["phishing"], service_lists()
     mail = lists["webmail"]
     params = {"risky": list(lists["risky_downloads"]), "uncategorized": list(lists["uncategorized"]),
-              "limit": _limit()}  # fmt: skip
+              "limit": limit()}  # fmt: skip
     from_mail = _host_match("e.ref_host", mail["hosts"], mail["prefixes"], params, "wm")
     to_mail = _host_match("e.host", mail["hosts"], mail["prefixes"], params, "wh")
     rows = ctx.rows("detect_proxy", "phishing", params, events=DAY, from_mail=from_mail,
@@ -102,15 +107,5 @@ def phishing(ctx: Context) -> pa.Table:
 
 
 def volume(ctx: Context, history_sql: str) -> pa.Table:
-    t = thresholds()["volume"]
-    if not ctx.history:
-        return findings("volume", [], template="", score_of=lambda r: 0, numbers=())
-    params = {"min_records": t["min_records"], "min_ratio": t["ratio_thresholds"]["base"],
-              "limit": _limit()}  # fmt: skip
-    rows = ctx.rows("detect_proxy", "volume", params, events=DAY, history=history_sql)
-    for r in rows:
-        r.update(entity=r["src"], entity_kind="host", external="", ips=r["src"], events=r["n"],
-                 what=f"{r['method']} requests")  # fmt: skip
-    return findings("volume", rows, template=t["summary"],
-                    score_of=lambda r: bucketed(r["ratio"], t["ratio_thresholds"]),
-                    numbers=("n", "usual", "days", "ratio"))  # fmt: skip
+    return volume_findings(ctx, history_sql, "detect_proxy", lambda r: f"{r['method']} requests",
+                           events=DAY)  # fmt: skip
