@@ -61,7 +61,8 @@ class ScoreResult:
         if self.beacons is not None:
             text += f", {self.beacons.num_rows:,} beacon candidates into flow_beacons"
         if self.threats is not None:
-            text += f", {self.threats.num_rows:,} threats into {self.data_type}_threats"
+            n = self.threats.num_rows
+            text += f", {n:,} threat{'' if n == 1 else 's'} into {self.data_type}_threats"
         text += f" in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
