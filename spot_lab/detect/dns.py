@@ -12,7 +12,15 @@ import pyarrow as pa
 
 from spot_lab import queries
 from spot_lab.detect import names
-from spot_lab.detect.base import Context, bucketed, findings, limit, thresholds, volume_findings
+from spot_lab.detect.base import (
+    Context,
+    bucketed,
+    category,
+    findings,
+    limit,
+    thresholds,
+    volume_findings,
+)
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_dns"  # staged by spot_lab.detect.run
@@ -77,7 +85,9 @@ def dga(ctx: Context) -> pa.Table:
                  names=r["example"], events=r["nx_responses"])  # fmt: skip
     return findings(
         "dga", rows, template=t["summary"],
-        score_of=lambda r: bucketed(r["random_domains"], t["nxdomain_thresholds"]),
+        score_of=lambda r: max(bucketed(r["random_domains"], t["nxdomain_thresholds"]),
+                               min(bucketed(r["nx_domains"], t["nxdomain_thresholds"]),
+                                   category(t["wordlike_max_category"]))),
         numbers=("nx_responses", "nx_domains", "random_domains", "mean_logp"),
     )  # fmt: skip
 

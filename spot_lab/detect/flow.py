@@ -300,10 +300,13 @@ def exfiltration(ctx: Context, history_sql: str) -> pa.Table:
     rows = ctx.rows("detect_flow", "exfiltration", params, outbound=OUT, history=history_sql)
     rows = _unscheduled(ctx, history_sql, rows)
     for r in rows:
-        z = r["z_own"] if r["z_own"] is not None else r["z_peers"]
+        # the larger z: the pair's own past can raise the alarm (a change), never lower it
+        # (several days of exfiltration to one host would make it the pair's normal)
+        own = r["z_own"] is not None and r["z_own"] > r["z_peers"]
+        z = r["z_own"] if own else r["z_peers"]
         r.update(entity=f"{r['src']} -> {r['dst']}", entity_kind="pair", external=r["dst"],
                  ips=f"{r['src']} {r['dst']}", events=r["conns"], z=z,
-                 against="its own earlier days" if r["z_own"] is not None else "the day's other pairs",
+                 against="its own earlier days" if own else "the day's other pairs",
                  megabytes=r["out_bytes"] / 1e6)  # fmt: skip
     return findings(
         "exfiltration", rows, template=t["summary"],
