@@ -41,7 +41,7 @@ MARK = re.compile(r"^<!-- example: ([\w-]+) -->$")
 # What changes between runs of the same example: masked before comparing.
 VOLATILE = [
     (re.compile(r"\b\d+(?:\.\d+)? (?:s|ms)\b"), "<time>"),
-    (re.compile(r"\(\d[\d,]* rows/s\)"), "(<rate>)"),
+    (re.compile(r"\(\d[\d,]* (?:rows|events)/s\)"), "(<rate>)"),
     (re.compile(r"\b\d+(?:\.\d+)? MB/s\b"), "<rate>"),
     (re.compile(r"/tmp/sl\w{8}"), SHOWN_SCRATCH),
     # DuckDB writes the IP index with its threads: row groups (and so the size) vary a little
@@ -194,6 +194,18 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
             " dns_qry_type, dns_qry_rcode, dns_a\nFROM dns WHERE h = 9 ORDER BY unix_tstamp LIMIT 3",
             "%%spotquery --date {date}\nSELECT p_date, p_time, clientip, reqmethod, respcode,"
             " fulluri\nFROM proxy WHERE h = '09' ORDER BY p_time, clientip LIMIT 3",
+        ],
+    ),
+    "cli-score": (
+        "shell",
+        [
+            "! spot-lab generate --lake {scratch}/lake --date {date} --flows-per-day 20000"
+            " --quiet",
+            "spot-lab score --type flow --date {date} --lake {scratch}/lake",
+            "spot-lab score --type dns --date {date} --lake {scratch}/lake --limit 500",
+            "spot-lab score --type ssh --date {date} --lake {scratch}/lake",
+            "spot-lab score --type dns --date 2026-11-01 --lake {scratch}/lake",
+            "spot-lab score --type proxy --date {date} --lake {scratch}/lake --topics 1000",
         ],
     ),
     "cli-index": (
