@@ -199,8 +199,7 @@ EXAMPLES: dict[str, tuple[str, list[str]]] = {
     "cli-score": (
         "shell",
         [
-            "! spot-lab generate --lake {scratch}/lake --date {date} --flows-per-day 20000"
-            " --quiet",
+            "! spot-lab generate --lake {scratch}/lake --date {date} --flows-per-day 20000 --quiet",
             "spot-lab score --type flow --date {date} --lake {scratch}/lake",
             "spot-lab score --type dns --date {date} --lake {scratch}/lake --limit 500",
             "spot-lab score --type ssh --date {date} --lake {scratch}/lake",

@@ -16,7 +16,17 @@ def test_no_merge_conflict_markers_in_tracked_files():
     found = []
     for name in files:
         path = ROOT / name
-        text_file = path.suffix in {".py", ".md", ".yaml", ".toml", ".sh", ".ts", ".tsx", ".json", ".cfg"}
+        text_file = path.suffix in {
+            ".py",
+            ".md",
+            ".yaml",
+            ".toml",
+            ".sh",
+            ".ts",
+            ".tsx",
+            ".json",
+            ".cfg",
+        }
         if text_file and MARKER.search(path.read_text(errors="replace")):
             found.append(name)
     assert found == []
