@@ -5,8 +5,6 @@ each flagged domain or web host, and which scan sources are public addresses."""
 
 from __future__ import annotations
 
-import ipaddress
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -15,6 +13,7 @@ from spot_lab.detect.base import Context, thresholds
 from spot_lab.detect.triage import Modifiers
 from spot_lab.engines import worktables as sqlrun
 from spot_lab.engines.days import available_days
+from spot_lab.enrich.netcontext import is_ip
 from spot_lab.errors import SpotLabError
 
 _EVENTS = {"flow": flow.OUT, "dns": dns.DAY, "proxy": proxy.DAY}
@@ -35,8 +34,8 @@ def gather(ctx: Context, found: pa.Table, hist: str, candidates: str) -> Modifie
                        if k == "host" and e not in hosts}  # fmt: skip
     if not externals:
         return mods
-    addresses = [x for x in externals if _is_ip(x)]
-    names = [x for x in externals if not _is_ip(x)]
+    addresses = [x for x in externals if is_ip(x)]
+    names = [x for x in externals if not is_ip(x)]
     _popular(ctx, mods, addresses, names, candidates)
     concern, events = f"detect_{ctx.data_type}", _EVENTS[ctx.data_type]
     parties = addresses if ctx.data_type == "flow" else externals
@@ -60,14 +59,6 @@ def gather(ctx: Context, found: pa.Table, hist: str, candidates: str) -> Modifie
     if ctx.data_type == "flow" and names:
         _flow_names(ctx, mods, names, candidates)
     return mods
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _pairs(table: pa.Table, key: str, value: str) -> dict:

@@ -25,6 +25,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from spot_lab.store.files import fsync
 from spot_lab.store.lake import INGEST_STATE, Lake, atomic_path
 
 FINGERPRINT = 64 * 1024
@@ -159,18 +160,10 @@ def _journal_dir(lake: Lake) -> Path:
     return state_dir(lake) / "journal"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def commit(lake: Lake, entry: Entry, moves: list[tuple[Path, str]], stale: list[str]) -> None:
     """Make one source's staged files and record visible together (see the module doc)."""
     for staged, _ in moves:
-        _fsync(staged)
+        fsync(staged)
     finals = {final for _, final in moves}
     journal = {
         "entry": json.loads(entry.to_json()),
@@ -196,7 +189,7 @@ def _apply(lake: Lake, journal_path: Path) -> None:
             os.replace(staged, target)
             dirs.add(target.parent)
     for folder in dirs:
-        _fsync(folder)
+        fsync(folder)
     save(lake, entry)
     for rel in journal["stale"]:
         if _ours(rel, entry.sid):

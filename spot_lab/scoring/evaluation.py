@@ -30,12 +30,12 @@ Matching, precisely:
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from spot_lab.enrich.netcontext import is_ip
 from spot_lab.store.lake import Lake
 
 DATA_TYPES = ("flow", "dns", "proxy")
@@ -105,14 +105,6 @@ def ranked_rows(lake: Lake, data_type: str, day: dt.date, ranking: str, k: int) 
     return [make_row(i + 1, [ip], [uri_host(uri)]) for i, (ip, uri) in enumerate(cols)]
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def entity_parts(entity: str, kind: str) -> tuple[list[str], list[str]]:
     """The IPs and names that *are* a threat's entity: a host's address, both ends of a pair
     (an IP or a name each), a domain's or web host's name. Not the clients and examples the
@@ -120,7 +112,7 @@ def entity_parts(entity: str, kind: str) -> tuple[list[str], list[str]]:
     clients, and would otherwise "involve" every attack whose host once resolved it."""
     if kind == "pair":
         sides = [s.strip() for s in entity.split(" -> ")]
-        return [s for s in sides if _is_ip(s)], [s for s in sides if s and not _is_ip(s)]
+        return [s for s in sides if is_ip(s)], [s for s in sides if s and not is_ip(s)]
     if kind == "host":
         return [entity], []
     return [], [entity]

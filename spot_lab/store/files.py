@@ -46,14 +46,6 @@ def full_path(path: str | os.PathLike) -> Path:
         ) from None
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def refused(exc: OSError, root: Path | None, path: Path | str) -> WriteError:
     """An OS refusal as one line saying what to do."""
     where = f"the lake {root}" if root is not None else str(Path(path).parent)
@@ -118,7 +110,7 @@ class Staged:
     def commit(self) -> None:
         try:
             for tmp, _target in self.files:
-                _fsync(tmp)
+                fsync(tmp)
         except OSError as exc:
             raise refused(exc, None, self.files[0][1]) from None
         for done, (tmp, target) in enumerate(self.files):
@@ -133,7 +125,7 @@ class Staged:
                     "write (it replaces, never duplicates)"
                 ) from None
         for folder in {target.parent for _, target in self.files}:
-            _fsync_dir(folder)
+            fsync(folder)
 
     def discard(self) -> None:
         for tmp, _target in self.files:
@@ -155,7 +147,8 @@ def staged_files(tmp_dir: Path | None = None) -> Iterator[Staged]:
         batch.discard()
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)  # fsync through any descriptor flushes the file
     try:
         os.fsync(fd)
