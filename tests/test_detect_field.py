@@ -221,3 +221,36 @@ def test_top_ten_ports_on_three_hosts_is_a_scan_a_few_failures_to_a_used_server_
     assert _entities(result) == ["10.16.0.9"]
     finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
     assert finding["numbers"]["probes"] == 30 and finding["summary"].startswith("probes")
+
+
+def test_an_implants_tasked_check_ins_stay_one_beacon_a_fast_beacon_keeps_its_connections(tmp_path):
+    rng = random.Random(4)
+    rows = _beacon("10.15.0.5", "185.77.4.4", 1800, 40, size=900)  # a check-in every 30 min
+    for r in rng.sample(rows, 15):  # the operator's tasks: output posted 2 s after the check-in
+        rows.append(lakes.flow(r["unix_tstamp"] + 2, "10.15.0.5", "185.77.4.4", 443,
+                               rng.randint(50_000, 5_000_000), tdur=20.0))  # fmt: skip
+    t = START + 3600  # a 6 s loop for 7 h: every connection within 10 s of the last, unmerged
+    rows += [lakes.flow(t + 6 * i + rng.randint(0, 1), "10.15.0.6", "185.77.4.5", 8443, 300)
+             for i in range(4200)]  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=_fleet(rows)), "flow", detectors="beacon")
+    assert set(_entities(result)) == {"10.15.0.5 -> 185.77.4.4", "10.15.0.6 -> 185.77.4.5"}
+    numbers = json.loads(_row(result, "10.15.0.5 -> 185.77.4.4")["detectors"])[0]["numbers"]
+    assert numbers["conns"] == 55 and 1790 <= numbers["median_iv"] <= 1810
+    assert numbers["ts_score"] >= 0.9
+
+
+def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tmp_path):
+    def transfer(day_start, src, dst, at, size):
+        return [lakes.flow(day_start + at + 1800 * k, src, dst, 443, size, tdur=1800.0)
+                for k in range(3)]  # fmt: skip
+
+    for back, exfil_hour in ((3, 14), (2, 10), (1, 1)):
+        start = START - 86400 * back
+        rows = transfer(start, "10.16.0.20", "52.0.8.8", 2 * 3600, 900_000_000)  # nightly 02:00
+        rows += transfer(start, "10.16.0.8", "185.77.8.8", exfil_hour * 3600, 400_000_000)
+        lakes.write(tmp_path / "lake", day=DAY - dt.timedelta(days=back), flow=rows)
+    today = transfer(START, "10.16.0.20", "52.0.8.8", 2 * 3600 + 300, 900_000_000)
+    today += transfer(START, "10.16.0.8", "185.77.8.8", 14 * 3600, 400_000_000)  # as 3 days ago
+    lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
+    result = _run(lake, "flow", detectors="exfiltration")
+    assert _entities(result) == ["10.16.0.8 -> 185.77.8.8"]

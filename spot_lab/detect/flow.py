@@ -63,6 +63,7 @@ def beacon_params(ctx: Context) -> dict[str, Any]:
         "min_hours": b["duration_min_hours_seen"], "min_spread": b["bowley_min_spread"],
         "w_ts": b["timestamp_score_weight"], "w_ds": b["datasize_score_weight"],
         "w_hist": b["histogram_score_weight"], "w_dur": b["duration_score_weight"],
+        "burst_gap": b["burst_gap_s"], "burst_min_period": b["burst_min_period_s"],
         "base": b["score_thresholds"]["base"], "limit": limit(),
     }  # fmt: skip
 
@@ -80,13 +81,13 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
     candidate pairs' connections and intervals are staged once, then scored."""
     params = {**ctx.params, **beacon_params(ctx)}
     try:
-        sqlrun.stage(ctx.engine, BEACON_EVENTS, ctx.sql("detect_beacon", "beacon_events",
-                                                        events=events), params)  # fmt: skip
+        quantiles = quantile_function(ctx) + "("
+        sql = ctx.sql("detect_beacon", "beacon_events", events=events)
+        sqlrun.stage(ctx.engine, BEACON_EVENTS, sql.replace("spot_quantile(", quantiles), params)
         sqlrun.stage(ctx.engine, BEACON_INTERVALS,
                      ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
         sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS)
-        sql = sql.replace("spot_quantile(", quantile_function(ctx) + "(")
-        table = ctx.engine.arrow(sql, params)
+        table = ctx.engine.arrow(sql.replace("spot_quantile(", quantiles), params)
     finally:
         sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
     return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
@@ -164,7 +165,8 @@ def scheduled_pairs(ctx: Context, history_sql: str) -> set[tuple[str, str]]:
         t = thresholds()["scheduled"]
         rows = [] if not ctx.history else ctx.rows(
             "detect_flow", "scheduled_transfers",
-            {"min_bytes": t["min_bytes"], "tolerance": t["start_tolerance_s"]},
+            {"min_bytes": t["min_bytes"], "tolerance": t["start_tolerance_s"],
+             "min_share": t["min_share"]},
             outbound=OUT, history=history_sql)  # fmt: skip
         ctx.cache["scheduled"] = {(r["src"], r["dst"]) for r in rows}
         if rows:

@@ -18,7 +18,8 @@ beacons of an application to a top site, or to a party at least half the interna
 reach (severity `popular_heartbeats`), are left out.
 Spot's LDA (spot_lab.detect.lda, 0.2-0.3) corroborates: alone it is not a threat (severity
 `lda_alone`). Only entities whose largest category score and final severity reach RITA's
-lowest category (0.2) are threats.
+lowest category (0.2) are threats, and a finding in that lowest band about an outside party
+only when something marks the party out (severity `weak_leads`).
 Rank 1 is the most severe; ties by largest category score, events, entity.
 """
 
@@ -124,6 +125,18 @@ def _known_good(finding: dict, mods: Modifiers, s: Mapping) -> bool:
     return party in mods.popular or _widespread(party, mods, s)
 
 
+def _weak_lead(base: float, externals: set[str], detectors: set[str], mod: Mapping,
+               mods: Modifiers, s: Mapping) -> bool:  # fmt: skip
+    """Severity `weak_leads`: one detector in RITA's lowest band about an outside party that
+    nothing marks out (not rare, not new, no second detector), on a day with enough internal
+    hosts for RITA's prevalence share to be one host or more."""
+    if not s["weak_leads"] or not externals or base >= thresholds()["categories"]["low"]:
+        return False
+    if mods.internal_count * s["prevalence_increase_below"] < 1 or len(detectors - {"lda"}) > 1:
+        return False
+    return not any(mod.get(k, 0) > 0 for k in ("prevalence", "first_seen", "no_direct_connection"))
+
+
 def _join(values, limit: int | None = None) -> str:
     seen = dict.fromkeys(v for text in values for v in (text or "").split() if v)
     items = list(seen)
@@ -157,7 +170,7 @@ def combine(findings: pa.Table, mods: Modifiers) -> pa.Table:
         # the model alone only corroborates: its rows get no modifiers
         mod = _modifiers(kind, entity, externals, set(best), mods) if set(best) != {"lda"} else {}
         severity = max(0.0, base + sum(mod.values()))
-        if severity < s["min_severity"]:
+        if severity < s["min_severity"] or _weak_lead(base, externals, set(best), mod, mods, s):
             continue
         ips = _join([f["ips"] for f in items] + [" ".join(mods.extra_ips.get(entity, []))])
         rows.append({
