@@ -254,3 +254,17 @@ def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tm
     lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
     result = _run(lake, "flow", detectors="exfiltration")
     assert _entities(result) == ["10.16.0.8 -> 185.77.8.8"]
+
+
+def test_a_low_and_slow_guesser_adds_up_over_the_day_an_admins_logins_do_not(tmp_path):
+    rng = random.Random(8)
+    rows, t = [], START + 3600
+    for i in range(190):  # half an attempt a minute over four RDP servers: under both windows
+        t += rng.expovariate(0.5 / 60)
+        rows.append(lakes.flow(int(t), "10.17.0.5", f"10.17.1.{i % 4 + 1}", 3389, 9000, tdur=3.0))
+    for k in range(40):  # an administrator's short SSH sessions through the day
+        rows.append(lakes.flow(START + 2000 * k, "10.17.0.9", f"10.17.2.{k % 8 + 1}", 22, 5000))
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="brute_force")
+    assert _entities(result) == ["10.17.0.5"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["attempts"] == 190 and numbers["source_peak"] < 30 and numbers["peak"] < 5

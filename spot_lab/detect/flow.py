@@ -226,6 +226,7 @@ def brute_force(ctx: Context) -> pa.Table:
               "auth_ports": list(t["auth_ports"]), "max_bytes": t["max_attempt_bytes"],
               "max_seconds": t["max_attempt_seconds"], "min_attempts": t["attempt_thresholds"]["base"],
               "min_source_attempts": t["source_attempt_thresholds"]["base"],
+              "min_day_attempts": t["day_attempt_thresholds"]["base"],
               "poll_interval": t["poll_interval"], "poll_mad": t["poll_mad"],
               "poll_count": t["poll_count"], "limit": limit()}  # fmt: skip
     sql = ctx.sql("detect_flow", "brute_force").replace(
@@ -245,7 +246,8 @@ def brute_force(ctx: Context) -> pa.Table:
     return findings(
         "brute_force", rows, template=t["summary"],
         score_of=lambda r: max(bucketed(r["peak"], t["attempt_thresholds"]),
-                               bucketed(r["source_peak"], t["source_attempt_thresholds"])),
+                               bucketed(r["source_peak"], t["source_attempt_thresholds"]),
+                               bucketed(r["attempts"], t["day_attempt_thresholds"])),
         numbers=("dport", "peak", "source_peak", "attempts", "targets"),
     )  # fmt: skip
 
