@@ -264,7 +264,26 @@ def test_a_low_and_slow_guesser_adds_up_over_the_day_an_admins_logins_do_not(tmp
         rows.append(lakes.flow(int(t), "10.17.0.5", f"10.17.1.{i % 4 + 1}", 3389, 9000, tdur=3.0))
     for k in range(40):  # an administrator's short SSH sessions through the day
         rows.append(lakes.flow(START + 2000 * k, "10.17.0.9", f"10.17.2.{k % 8 + 1}", 22, 5000))
+    for k in range(240):  # automation: two short SSH sessions to each of 120 servers
+        rows.append(lakes.flow(START + 300 * k, "10.17.0.10", f"10.17.3.{k % 120 + 1}", 22, 5000))
     result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="brute_force")
     assert _entities(result) == ["10.17.0.5"]
     numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
-    assert numbers["attempts"] == 190 and numbers["source_peak"] < 30 and numbers["peak"] < 5
+    assert numbers["repeated"] == 190 and numbers["source_peak"] < 30 and numbers["peak"] < 5
+
+
+def test_a_beacon_with_varied_requests_keeps_its_sleep_a_favourite_site_does_not(tmp_path):
+    rng, rows = random.Random(5), []
+    for client, host, next_gap in (
+        ("10.18.0.5", "sync.cdn-assets.org", lambda: 300 * rng.uniform(0.8, 1.2)),  # implant
+        ("10.18.0.6", "news.example.org", lambda: rng.expovariate(1 / 300)),  # on demand
+    ):
+        t = START + 600
+        while t < START + 80000:  # requests of 0.2-5 kB (tasks' output, cookies, forms)
+            rows.append(lakes.proxy(int(t), client, host, csbytes=int(rng.lognormvariate(7, 1)),
+                                    scbytes=rng.randint(5000, 60000)))  # fmt: skip
+            t += next_gap()
+    result = _run(lakes.write(tmp_path / "lake", proxy=rows), "proxy", detectors="proxy_beacon")
+    assert _entities(result) == ["sync.cdn-assets.org"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["ts_score"] >= 0.85 and numbers["ds_score"] < 0.65  # in time, not in size

@@ -94,9 +94,11 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
 
 
 def regular(rows: list[dict]) -> list[dict]:
-    """The beacon rows regular in time and size (thresholds.yaml `beacon.min_regularity`)."""
-    least = thresholds()["beacon"]["min_regularity"]
-    return [r for r in rows if (r["ts_score"] + r["ds_score"]) / 2 >= least]
+    """The beacon rows regular in time, or in time and size together (thresholds.yaml
+    `beacon.min_regularity`)."""
+    b = thresholds()["beacon"]
+    return [r for r in rows if r["ts_score"] >= b["min_timing"]
+            or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]]  # fmt: skip
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
@@ -227,6 +229,7 @@ def brute_force(ctx: Context) -> pa.Table:
               "max_seconds": t["max_attempt_seconds"], "min_attempts": t["attempt_thresholds"]["base"],
               "min_source_attempts": t["source_attempt_thresholds"]["base"],
               "min_day_attempts": t["day_attempt_thresholds"]["base"],
+              "day_ports": list(t["day_ports"]),
               "poll_interval": t["poll_interval"], "poll_mad": t["poll_mad"],
               "poll_count": t["poll_count"], "limit": limit()}  # fmt: skip
     sql = ctx.sql("detect_flow", "brute_force").replace(
@@ -247,8 +250,8 @@ def brute_force(ctx: Context) -> pa.Table:
         "brute_force", rows, template=t["summary"],
         score_of=lambda r: max(bucketed(r["peak"], t["attempt_thresholds"]),
                                bucketed(r["source_peak"], t["source_attempt_thresholds"]),
-                               bucketed(r["attempts"], t["day_attempt_thresholds"])),
-        numbers=("dport", "peak", "source_peak", "attempts", "targets"),
+                               bucketed(r["repeated"], t["day_attempt_thresholds"])),
+        numbers=("dport", "peak", "source_peak", "attempts", "repeated", "targets"),
     )  # fmt: skip
 
 
