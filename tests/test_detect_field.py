@@ -244,13 +244,19 @@ def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tm
         return [lakes.flow(day_start + at + 1800 * k, src, dst, 443, size, tdur=1800.0)
                 for k in range(3)]  # fmt: skip
 
+    def morning(day_start):  # the user's own small request to the same service, 08:00 daily
+        return [lakes.flow(day_start + 8 * 3600, "10.16.0.8", "185.77.8.8", 443, 40_000)]
+
     for back, exfil_hour in ((3, 14), (2, 10), (1, 1)):
         start = START - 86400 * back
         rows = transfer(start, "10.16.0.20", "52.0.8.8", 2 * 3600, 900_000_000)  # nightly 02:00
         rows += transfer(start, "10.16.0.8", "185.77.8.8", exfil_hour * 3600, 400_000_000)
-        lakes.write(tmp_path / "lake", day=DAY - dt.timedelta(days=back), flow=rows)
+        lakes.write(
+            tmp_path / "lake", day=DAY - dt.timedelta(days=back), flow=rows + morning(start)
+        )
     today = transfer(START, "10.16.0.20", "52.0.8.8", 2 * 3600 + 300, 900_000_000)
     today += transfer(START, "10.16.0.8", "185.77.8.8", 14 * 3600, 400_000_000)  # as 3 days ago
+    today += morning(START)
     lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
     result = _run(lake, "flow", detectors="exfiltration")
     assert _entities(result) == ["10.16.0.8 -> 185.77.8.8"]

@@ -168,7 +168,7 @@ def scheduled_pairs(ctx: Context, history_sql: str) -> set[tuple[str, str]]:
         rows = [] if not ctx.history else ctx.rows(
             "detect_flow", "scheduled_transfers",
             {"min_bytes": t["min_bytes"], "tolerance": t["start_tolerance_s"],
-             "min_share": t["min_share"]},
+             "min_share": t["min_share"], "bulk_share": t["bulk_share"]},
             outbound=OUT, history=history_sql)  # fmt: skip
         ctx.cache["scheduled"] = {(r["src"], r["dst"]) for r in rows}
         if rows:
