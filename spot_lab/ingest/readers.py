@@ -11,7 +11,6 @@ mapping's SQL then rejects exactly the bad lines.
 from __future__ import annotations
 
 import collections
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -112,7 +111,7 @@ def _parse(data: bytes, names: list[str], include: list[str], types: dict[str, p
         return "skip"
 
     table = pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(data),  # zero-copy, no GIL (io.BytesIO is read through Python)
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, quote_char=quote, escape_char=False, double_quote=bool(quote),
@@ -187,13 +186,18 @@ def single_column(block: Block, layout) -> Chunk:
 
 
 def _hash_lines(data: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of the lines that start with '#' (bytes.find: C speed on big blocks)."""
-    at = 0 if data.startswith(b"#") else data.find(b"\n#")
+    """(start, end) of the lines that start with '#'. A one-byte find is memchr (about 50x
+    faster than finding b"\\n#"); a '#' inside a line falls back to the two-byte find."""
+    at = data.find(b"#")
     while at >= 0:
-        start = at if data[at : at + 1] == b"#" else at + 1
-        end = data.find(b"\n", start) + 1 or len(data)
-        yield start, end
-        at = data.find(b"\n#", end - 1)
+        if at and data[at - 1] != 10:  # not at a line's start
+            at = data.find(b"\n#", at)
+            if at < 0:
+                return
+            at += 1
+        end = data.find(b"\n", at) + 1 or len(data)
+        yield at, end
+        at = data.find(b"#", end)
 
 
 def header_segments(block: Block, header: Header, kind: str) -> Iterator[tuple[int, bytes, Header]]:
