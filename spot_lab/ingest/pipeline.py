@@ -76,6 +76,7 @@ class Processor:
         self.maps = M.for_source(found.family, kind)
         self.renderers = {m.name: Renderer(m) for m in self.maps}
         self.plans: dict[tuple, Plan] = {}
+        self.memo: dict = {}  # the distinct conversions' values, for every chunk of the log
         self.max_skew = max_skew_days * 86400
         self.sensor = sensor
 
@@ -110,7 +111,7 @@ class Processor:
                 result = self.con.sql(plan.sql).to_arrow_table()
             finally:
                 self.con.unregister("_chunk")
-            self._result(m, chunk, assemble(self.con, plan, rows, result), out)
+            self._result(m, chunk, assemble(self.con, plan, rows, result, self.memo), out)
 
     def _plan(self, m: M.Mapping, layout) -> Plan:
         key = (m.name, layout)

@@ -72,9 +72,11 @@ class Chunk:
 
 
 def blocks(stream: BinaryIO, *, first_line: int = 1, offset: int = 0, complete: bool = False,
-           size: int = BLOCK_BYTES) -> Iterator[Block]:  # fmt: skip
-    """Whole lines of a decompressed stream. A last line without its newline is held back
-    (a live file may still be writing it) unless the stream is `complete` (compressed)."""
+           size: int | None = None) -> Iterator[Block]:  # fmt: skip
+    """Whole lines of a decompressed stream, about `size` (BLOCK_BYTES) bytes at a time. A last
+    line without its newline is held back (a live file may still be writing it) unless the
+    stream is `complete` (compressed)."""
+    size = size or BLOCK_BYTES
     carry = b""
     line = first_line
     while True:
