@@ -24,9 +24,9 @@ from spot_lab.ingest.detect import Detected, Header, elff_fields, elff_header, z
 from spot_lab.ingest.sql import Columns
 
 # Each MB of block holds 15-25 MB of process memory (its bytes, parsed columns, DuckDB's
-# result, the chunk read ahead): a 3 GB conn.log peaked at 471-481 MB with 4 MB blocks, 614 MB with
-# 8 MB ones (and 128k-row writer buffers). Smaller blocks cost more chunks, each planned by
-# DuckDB (5-10 ms whatever its size)
+# result, the chunk read ahead): a 3 GB conn.log peaked at 471-481 MB with 4 MB blocks,
+# 614 MB with 8 MB ones (and 128k-row writer buffers). Smaller blocks cost more chunks, each
+# planned by DuckDB (5-10 ms whatever its size)
 BLOCK_BYTES = 4 * 1024 * 1024
 MAX_LINE = 8 * 1024 * 1024  # a longer "line" is rejected (a binary blob, a missing newline)
 _UNIT = "\x1f"  # never in a JSON text (control characters are escaped) or a log line
