@@ -97,9 +97,15 @@ class Mapping:
     default_fields: tuple[str, ...] = ()  # field order of a log without a header
 
 
+def _yaml(text: str) -> Any:
+    """Safe YAML through libyaml when PyYAML has it: the pure-Python loader took 0.08 s of
+    every ingest's start for the 14 mapping files."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @functools.lru_cache(maxsize=1)
 def conversions() -> dict[str, dict[str, str]]:
-    raw = yaml.safe_load((MAPPINGS_DIR / "conversions.yaml").read_text())
+    raw = _yaml((MAPPINGS_DIR / "conversions.yaml").read_text())
     out = {}
     for name, spec in raw.items():
         out[name] = {**_lookup(spec["lookup"]), **spec} if "lookup" in spec else spec
@@ -124,7 +130,7 @@ def load(path: Path) -> Mapping:
     """Read and check one mapping file; InputError naming the file and the problem."""
     where = path.name
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = _yaml(path.read_text())
         fields = {str(k): str(v) for k, v in raw["fields"].items()}
         table = TABLES[raw["table"]]
         specs = {**raw["columns"], **raw.get("extensions", {})}

@@ -76,6 +76,7 @@ class Processor:
         self.maps = M.for_source(found.family, kind)
         self.renderers = {m.name: Renderer(m) for m in self.maps}
         self.plans: dict[tuple, Plan] = {}
+        self.memo: dict = {}  # the distinct conversions' values, for every chunk of the log
         self.max_skew = max_skew_days * 86400
         self.sensor = sensor
 
@@ -110,7 +111,7 @@ class Processor:
                 result = self.con.sql(plan.sql).to_arrow_table()
             finally:
                 self.con.unregister("_chunk")
-            self._result(m, chunk, assemble(self.con, plan, rows, result), out)
+            self._result(m, chunk, assemble(self.con, plan, rows, result, self.memo), out)
 
     def _plan(self, m: M.Mapping, layout) -> Plan:
         key = (m.name, layout)
@@ -190,26 +191,32 @@ class Processor:
             self.rejects.add(line, why, texts.get(line, ""))
 
 
-def prefetched(items: Iterator, depth: int = 1) -> Iterator:
-    """An iterator's items made on a thread `depth` steps ahead: the next block is read, hashed
-    and parsed while this one is mapped (pyarrow, DuckDB and hashlib release the GIL). The
-    thread's exceptions are raised here in their place; it is stopped and joined on exit."""
+def prefetched(items: Iterator) -> Iterator:
+    """An iterator's items made on a thread one step ahead: the next block is read, hashed and
+    parsed while this one is mapped (pyarrow, DuckDB and hashlib release the GIL). The thread
+    waits until its item is taken before making the next one, so two chunks are alive, not
+    three (one used, one made). Its exceptions are raised here in their place; it is stopped
+    and joined on exit."""
     done = object()
-    ready: queue.Queue = queue.Queue(maxsize=depth)
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    taken = threading.Semaphore(0)
     stop = threading.Event()
 
     def put(item) -> None:
         while not stop.is_set():
             try:
                 ready.put(item, timeout=0.1)
-                return
+                break
             except queue.Full:
                 continue
+        while not stop.is_set() and not taken.acquire(timeout=0.1):
+            continue
 
     def produce() -> None:
         try:
             for item in items:
                 put((item, None))
+                del item  # the consumer's now: not held while the next one is made
                 if stop.is_set():
                     return
             put((done, None))
@@ -221,6 +228,7 @@ def prefetched(items: Iterator, depth: int = 1) -> Iterator:
     try:
         while True:
             item, exc = ready.get()
+            taken.release()
             if item is done:
                 if exc is not None:
                     raise exc

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from spot_lab.ingest.mapping import Spec, conversions, is_list
 from spot_lab.ingest.sql import Columns, Renderer
 
+MEMO_LIMIT = 100_000  # remembered input tuples of one distinct conversion
 _INPUT = "_in_"  # prefix of a distinct conversion's inputs in the statement's result
 
 
@@ -110,10 +111,10 @@ def _distinct_inputs(renderer: Renderer, spec: Spec, layout) -> tuple[tuple[str,
     return tuple(out)
 
 
-def assemble(
-    con: duckdb.DuckDBPyConnection, plan: Plan, rows: pa.Table, result: pa.Table
-) -> pa.Table:
-    """The statement's result with every column of the plan, in the table's order."""
+def assemble(con: duckdb.DuckDBPyConnection, plan: Plan, rows: pa.Table, result: pa.Table,
+             memo: dict | None = None) -> pa.Table:  # fmt: skip
+    """The statement's result with every column of the plan, in the table's order. `memo`
+    keeps the distinct conversions' values from chunk to chunk (the caller's, per log)."""
     if result.num_rows and not _aligned(rows["_line"], result["_line"]):
         result = result.take(pc.sort_indices(result["_line"]))  # never seen: insertion order
     n = result.num_rows
@@ -128,7 +129,7 @@ def assemble(
         elif part.kind == "value":
             array = pa.repeat(pa.scalar(part.value, part.arrow_type), n)
         else:
-            array = _per_distinct(con, part, rows, result)
+            array = _per_distinct(con, part, rows, result, {} if memo is None else memo)
         columns.append(array)
         names.append(part.column)
     for name in ("_t", "_hour", "_line", "_reason", "_skip"):
@@ -142,10 +143,13 @@ def _aligned(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
 
 
 def _per_distinct(con: duckdb.DuckDBPyConnection, part: Part, rows: pa.Table,
-                  result: pa.Table) -> pa.Array:  # fmt: skip
+                  result: pa.Table, memo: dict) -> pa.Array:  # fmt: skip
     """The conversion over each distinct input tuple once, spread back to the rows. Each input
     is dictionary-encoded (NULL is a value too); tuples are numbered one input at a time
-    (code * size + index, re-encoded: every number stays below rows squared)."""
+    (code * size + index, re-encoded: every number stays below rows squared). A tuple's value
+    is remembered in `memo` (per conversion and input types), so later chunks of the log query
+    DuckDB only for tuples they are the first to hold: planning that query took about 7 ms a
+    chunk, more than the conversion itself."""
     encoded = [pc.dictionary_encode(_whole(rows[name] if where == "chunk" else result[_INPUT + name]),
                                     null_encoding="encode") for name, where in part.inputs]  # fmt: skip
     code = encoded[0].indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -165,12 +169,21 @@ def _per_distinct(con: duckdb.DuckDBPyConnection, part: Part, rows: pa.Table,
     picks.insert(0, ids)
     table = pa.table({name: e.dictionary.take(pa.array(pick))
                       for (name, _), e, pick in zip(part.inputs, encoded, picks, strict=True)})  # fmt: skip
-    con.register("_d", table)
-    try:
-        out = con.sql(f"SELECT {part.expr} AS v FROM _d").to_arrow_table()["v"]
-    finally:
-        con.unregister("_d")
-    return _whole(out).cast(part.arrow_type).take(pa.array(code))
+    known = memo.setdefault((part.expr, tuple(str(c.type) for c in table.columns)), {})
+    if len(known) > MEMO_LIMIT:  # inputs with very many values: start again, memory bound
+        known.clear()
+    keys = list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+    new = [i for i, key in enumerate(keys) if key not in known]
+    if new:
+        con.register("_d", table.take(pa.array(new, pa.int64())))
+        try:
+            out = con.sql(f"SELECT {part.expr} AS v FROM _d").to_arrow_table()["v"]
+        finally:
+            con.unregister("_d")
+        values = _whole(out).cast(part.arrow_type).to_pylist()
+        known.update(zip((keys[i] for i in new), values, strict=True))
+    values = pa.array([known[key] for key in keys], part.arrow_type)
+    return values.take(pa.array(code))
 
 
 def _whole(array) -> pa.Array:

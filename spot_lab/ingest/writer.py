@@ -33,9 +33,10 @@ COMPRESSION = "zstd"
 NO_DICTIONARY = {"uid", "extra", "frame_time", "unix_tstamp", "tdur", "sport", "ibyt", "obyt",
                  "fulluri", "uripath", "uriquery", "referer", "dns_a", "scbytes", "csbytes"}  # fmt: skip
 LANES = 2  # writer threads: parquet encoding is the costliest step and runs beside parsing
-IN_FLIGHT_ROWS = 128_000  # rows handed to the writer threads and not yet written (memory bound)
+IN_FLIGHT_ROWS = 64_000  # rows handed to the writer threads and not yet written (memory bound)
 ROW_GROUP_ROWS = 64_000  # rows buffered per partition before a row group is written
-BUFFER_ROWS = 128_000  # rows buffered over all partitions (memory bound)
+BUFFER_ROWS = 64_000  # rows buffered over all partitions (memory bound; time-ordered logs fill
+# one or two hours at a time, so row groups stay near ROW_GROUP_ROWS)
 MAX_OPEN = 48  # open parquet writers; the least recently used is closed beyond
 PRIVATE = ("_t", "_hour", "_line", "_reason", "_skip")
 
