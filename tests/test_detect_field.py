@@ -247,14 +247,18 @@ def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tm
     def morning(day_start):  # the user's own small request to the same service, 08:00 daily
         return [lakes.flow(day_start + 8 * 3600, "10.16.0.8", "185.77.8.8", 443, 40_000)]
 
+    def backup(day_start, at):  # 200 chunks of 5 MB: no one flow is 1% of the night's bytes
+        return [lakes.flow(day_start + at + 20 * k, "10.16.0.20", "52.0.8.8", 443, 5_000_000)
+                for k in range(200)]  # fmt: skip
+
     for back, exfil_hour in ((3, 14), (2, 10), (1, 1)):
         start = START - 86400 * back
-        rows = transfer(start, "10.16.0.20", "52.0.8.8", 2 * 3600, 900_000_000)  # nightly 02:00
+        rows = backup(start, 2 * 3600)  # nightly at 02:00
         rows += transfer(start, "10.16.0.8", "185.77.8.8", exfil_hour * 3600, 400_000_000)
         lakes.write(
             tmp_path / "lake", day=DAY - dt.timedelta(days=back), flow=rows + morning(start)
         )
-    today = transfer(START, "10.16.0.20", "52.0.8.8", 2 * 3600 + 300, 900_000_000)
+    today = backup(START, 2 * 3600 + 300)
     today += transfer(START, "10.16.0.8", "185.77.8.8", 14 * 3600, 400_000_000)  # as 3 days ago
     today += morning(START)
     lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
