@@ -223,6 +223,47 @@ def test_top_ten_ports_on_three_hosts_is_a_scan_a_few_failures_to_a_used_server_
     assert finding["numbers"]["probes"] == 30 and finding["summary"].startswith("probes")
 
 
+def test_ten_ports_of_one_host_after_a_busy_morning_is_a_scan_three_dead_services_are_not(tmp_path):
+    rows = []
+    for src in ("10.16.0.9", "10.16.0.10"):  # two workstations use 20 internal services first
+        rows += [lakes.flow(START + 60 * i, src, f"10.16.1.{i + 1}", 445, 9_000, flag=".AP.SF",
+                            ipkt=8) for i in range(20)]  # fmt: skip
+    ports = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139]  # nmap's top ten on one host
+    rows += [lakes.flow(START + 7200 + i, "10.16.0.9", "10.16.2.7", port, 60, flag="....S.",
+                        ipkt=1, obyt=0, opkt=0) for i, port in enumerate(ports)]  # fmt: skip
+    dead = [("10.16.2.8", 445), ("10.16.2.8", 139), ("10.16.2.9", 9100)]  # a stale drive, a printer
+    rows += [lakes.flow(START + 7200 + i, "10.16.0.10", dip, port, 60, flag="....S.", ipkt=1,
+                        obyt=0, opkt=0) for i, (dip, port) in enumerate(dead)]  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="scan")
+    assert _entities(result) == ["10.16.0.9"]
+    finding = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    # ten failures at ln 4 each, after the twenty answered pairs the walk forgets (CUSUM)
+    assert finding["numbers"]["probes"] == 10 and abs(finding["numbers"]["evidence"] - 13.86) < 0.01
+    assert finding["summary"].startswith("probes: 10 internal host:port pairs never reached")
+
+
+def test_an_implant_seen_17_times_is_a_beacon_though_its_skew_reads_high_by_chance(tmp_path):
+    # a generated implant's day (sleep 52 min, 42% jitter added): 16 intervals whose Bowley
+    # skew reads -0.53 by chance (RITA timing 0.72); check-ins of 950 bytes, a few of them
+    # 30-50 bytes shorter (a profile's optional header): size skew -0.88 (RITA size 0.56)
+    gaps = [4005, 3980, 3339, 4056, 3979, 3995, 3154, 3960, 3985, 4117, 3689, 4146, 3148, 3694,
+            4156, 4120]  # fmt: skip
+    sizes = [950, 905, 949, 953, 900, 950, 954, 915, 951, 948, 955, 910, 950, 956, 920, 949, 952]
+    times = [START + 1800 + sum(gaps[:i]) for i in range(17)]
+    rows = [
+        lakes.flow(t, "10.15.0.5", "185.77.4.4", 443, b) for t, b in zip(times, sizes, strict=True)
+    ]
+    rng = random.Random(3)  # a person's 17 visits to a site: Poisson arrivals, pages vary
+    t = START + 1800
+    for _ in range(17):
+        t += int(rng.expovariate(1 / 3700))
+        rows.append(lakes.flow(t, "10.15.0.6", "185.77.4.5", 443, int(rng.lognormvariate(9, 1))))
+    result = _run(lakes.write(tmp_path / "lake", flow=_fleet(rows)), "flow", detectors="beacon")
+    assert _entities(result) == ["10.15.0.5 -> 185.77.4.4"]
+    numbers = json.loads(_row(result, "10.15.0.5 -> 185.77.4.4")["detectors"])[0]["numbers"]
+    assert numbers["ts_score"] < 0.85 and numbers["ds_score"] < 0.6  # RITA's, as RITA has them
+
+
 def test_an_implants_tasked_check_ins_stay_one_beacon_a_fast_beacon_keeps_its_connections(tmp_path):
     rng = random.Random(4)
     rows = _beacon("10.15.0.5", "185.77.4.4", 1800, 40, size=900)  # a check-in every 30 min

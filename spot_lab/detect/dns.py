@@ -75,7 +75,8 @@ def dga(ctx: Context) -> pa.Table:
     randomness = queries.render("detect_dns", "bigram_logp", bigrams=BIGRAMS,
                                 source=f"(SELECT DISTINCT regexp_extract(domain, '^([^.]+)', 1) AS s FROM {DAY} AS e WHERE rcode = 3)")  # fmt: skip
     params = {"random_logp": t["random_bigram_logp"], "unseen": unseen, "limit": limit(),
-              "min_domains": t["nxdomain_thresholds"]["base"], "min_z": t["wordlike_min_z"]}  # fmt: skip
+              "min_domains": t["nxdomain_thresholds"]["base"], "min_z": t["wordlike_min_z"],
+              "min_mad": t["wordlike_min_mad"]}  # fmt: skip
     try:
         rows = ctx.rows("detect_dns", "dga", params, events=DAY, randomness=randomness)
     finally:

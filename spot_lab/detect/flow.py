@@ -8,6 +8,7 @@ Each reads the day (and, where it says so, the lake's earlier days) in the engin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -95,10 +96,23 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
 
 def regular(rows: list[dict]) -> list[dict]:
     """The beacon rows regular in time, or in time and size together (thresholds.yaml
-    `beacon.min_regularity`)."""
+    `beacon.min_regularity`), their skew counted beyond what chance gives at their count."""
     b = thresholds()["beacon"]
-    return [r for r in rows if r["ts_score"] >= b["min_timing"]
-            or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]]  # fmt: skip
+    out = []
+    for r in rows:
+        timing = r["ts_score"] + _chance_skew(r["ts_skew"], r["intervals"], b) / 2
+        sizes = r["ds_score"] + _chance_skew(r["ds_skew"], r["sizes"], b) / 2
+        if timing >= b["min_timing"] or (timing + sizes) / 2 >= b["min_regularity"]:
+            out.append(r)
+    return out
+
+
+def _chance_skew(skew: float | None, n: int | None, b: dict) -> float:
+    """The part of |Bowley skew| a symmetric sample of n values reaches by chance (within
+    `skew_z` standard errors, sqrt(2 / n))."""
+    if not skew or not n:
+        return 0.0
+    return min(abs(skew), b["skew_z"] * math.sqrt(2 / n))
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
@@ -201,24 +215,33 @@ def long_connection(ctx: Context, history_sql: str) -> pa.Table:
 
 def scan(ctx: Context) -> pa.Table:
     t = thresholds()["scan"]
+    walk = sequential_weights(t["sequential"])
     params = {"min_ports": t["port_thresholds"]["base"], "min_hosts": t["sweep_thresholds"]["base"],
               "min_probes": t["probe_thresholds"]["base"], "min_share": t["min_failed_share"],
-              "limit": limit()}  # fmt: skip
+              **walk, "limit": limit()}  # fmt: skip
     rows = ctx.rows("detect_flow", "scans", params)
     shapes = {"port scan": lambda r: bucketed(r["ports"], t["port_thresholds"]),
               "host sweep": lambda r: bucketed(r["hosts"], t["sweep_thresholds"]),
-              "probes": lambda r: bucketed(r["probes"], t["probe_thresholds"])}  # fmt: skip
+              "probes": lambda r: max(bucketed(r["probes"], t["probe_thresholds"]),
+                                      category("none") if r["evidence"] >= walk["min_evidence"] else 0.0)}  # fmt: skip
     for r in rows:
-        kind = max(shapes, key=lambda k: shapes[k](r))
-        r.update(entity=r["src"], entity_kind="host", external="", kind=kind,
+        r.update(entity=r["src"], entity_kind="host", external="", threshold=walk["min_evidence"],
                  ips=" ".join(x for x in (r["src"], r["target"]) if x), events=r["conns"],
-                 target=r["target"] or "-", port=r["port"] if r["port"] is not None else "-",
                  port_share=r["port_share"] or 0.0, host_share=r["host_share"] or 0.0)  # fmt: skip
+        found = sorted((k for k in shapes if shapes[k](r) > 0), key=lambda k: -shapes[k](r))
+        r["shapes"] = "; ".join(t["summaries"][k].format(**r) for k in found)
     return findings(
-        "scan", rows, template=t["summary"],
+        "scan", rows, template="{shapes}",
         score_of=lambda r: max(f(r) for f in shapes.values()),
-        numbers=("ports", "port_share", "hosts", "host_share", "probes", "probed", "conns"),
+        numbers=("ports", "port_share", "hosts", "host_share", "probes", "probed", "evidence", "conns"),
     )  # fmt: skip
+
+
+def sequential_weights(p: dict[str, float]) -> dict[str, float]:
+    """Threshold Random Walk's log-likelihood steps and its upper threshold (Jung et al. 2004)."""
+    return {"llr_failed": math.log((1 - p["theta1"]) / (1 - p["theta0"])),
+            "llr_reached": math.log(p["theta1"] / p["theta0"]),
+            "min_evidence": math.log(p["detection"] / p["false_alarm"])}  # fmt: skip
 
 
 def brute_force(ctx: Context) -> pa.Table:
