@@ -95,14 +95,13 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
 
 
 def regular(rows: list[dict]) -> list[dict]:
-    """The beacon rows regular in time, or in time and size together (thresholds.yaml
-    `beacon.min_regularity`), their skew counted beyond what chance gives at their count."""
+    """The beacon rows regular in time and size together (thresholds.yaml
+    `beacon.min_regularity`), or in time alone, its skew counted beyond chance (`skew_z`)."""
     b = thresholds()["beacon"]
     out = []
     for r in rows:
         timing = r["ts_score"] + _chance_skew(r["ts_skew"], r["intervals"], b) / 2
-        sizes = r["ds_score"] + _chance_skew(r["ds_skew"], r["sizes"], b) / 2
-        if timing >= b["min_timing"] or (timing + sizes) / 2 >= b["min_regularity"]:
+        if timing >= b["min_timing"] or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]:
             out.append(r)
     return out
 
