@@ -280,7 +280,11 @@ def test_an_implants_tasked_check_ins_stay_one_beacon_a_fast_beacon_keeps_its_co
     assert numbers["ts_score"] >= 0.9
 
 
-def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tmp_path):
+def transfer_at_the_hour_of_one_earlier_day(root):
+    """Three nights of a chunked backup at 02:00 and of one host's 1.2 GB transfers, at a
+    different hour each earlier day; today at the hour of three days ago (shared with Spark's
+    test)."""
+
     def transfer(day_start, src, dst, at, size):
         return [lakes.flow(day_start + at + 1800 * k, src, dst, 443, size, tdur=1800.0)
                 for k in range(3)]  # fmt: skip
@@ -296,15 +300,18 @@ def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tm
         start = START - 86400 * back
         rows = backup(start, 2 * 3600)  # nightly at 02:00
         rows += transfer(start, "10.16.0.8", "185.77.8.8", exfil_hour * 3600, 400_000_000)
-        lakes.write(
-            tmp_path / "lake", day=DAY - dt.timedelta(days=back), flow=rows + morning(start)
-        )
+        lakes.write(root, day=DAY - dt.timedelta(days=back), flow=rows + morning(start))
     today = backup(START, 2 * 3600 + 300)
     today += transfer(START, "10.16.0.8", "185.77.8.8", 14 * 3600, 400_000_000)  # as 3 days ago
     today += morning(START)
-    lake = lakes.write(tmp_path / "lake", flow=_fleet(today, n=30))
-    result = _run(lake, "flow", detectors="exfiltration")
+    return lakes.write(root, flow=_fleet(today, n=30))
+
+
+def test_a_transfer_at_the_hour_of_one_earlier_day_in_three_is_not_a_schedule(tmp_path):
+    result = _run(transfer_at_the_hour_of_one_earlier_day(tmp_path / "lake"), "flow",
+                  detectors="exfiltration")  # fmt: skip
     assert _entities(result) == ["10.16.0.8 -> 185.77.8.8"]
+    assert any("scheduled transfer" in n for n in result.notes)  # the backup
 
 
 def test_a_low_and_slow_guesser_adds_up_over_the_day_an_admins_logins_do_not(tmp_path):

@@ -29,3 +29,29 @@ def test_detectors_match_duckdb(spark_engine, demo_lake_path, data_type):
         assert theirs[key] == pytest.approx(score, abs=1e-3), key
     top = local.threats.to_pylist()[0]
     assert remote.threats.to_pylist()[0]["entity"] == top["entity"]
+
+
+def test_scheduled_transfers_read_the_earlier_days_on_spark(spark_server, tmp_path):
+    """scheduled_transfers' window functions over four days of history (the demo lake has one)."""
+    from spot_lab.engines.hive import HiveEngine
+    from tests.lakes import DAY
+    from tests.spark_fixture import register_lake
+    from tests.test_detect_field import transfer_at_the_hour_of_one_earlier_day
+
+    lake = transfer_at_the_hour_of_one_earlier_day(tmp_path / "lake")
+    engine = HiveEngine(spark_server.url("default"), timeout=30)
+    engine.progress_after = float("inf")
+    try:
+        register_lake(engine, lake.root, tmp_path / "empty", "schedule_test")
+    finally:
+        engine.close()
+    engine = HiveEngine(spark_server.url("schedule_test"), timeout=30)
+    engine.progress_after = float("inf")
+    try:
+        remote = detect_day(engine, "flow", DAY, detectors="exfiltration")
+    finally:
+        engine.close()
+    local = detect_day(DuckDBEngine(lake), "flow", DAY, detectors="exfiltration")
+    assert _findings(remote) == pytest.approx(_findings(local))
+    assert [r["entity"] for r in remote.threats.to_pylist()] == ["10.16.0.8 -> 185.77.8.8"]
+    assert any("scheduled transfer" in n for n in remote.notes)
