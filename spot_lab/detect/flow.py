@@ -96,22 +96,22 @@ def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
 
 def regular(rows: list[dict]) -> list[dict]:
     """The beacon rows regular in time and size together (thresholds.yaml
-    `beacon.min_regularity`), or in time alone, its skew counted beyond chance (`skew_z`)."""
+    `beacon.min_regularity`), or in time alone by the timing score at its confidence bounds."""
     b = thresholds()["beacon"]
-    out = []
-    for r in rows:
-        timing = r["ts_score"] + _chance_skew(r["ts_skew"], r["intervals"], b) / 2
-        if timing >= b["min_timing"] or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]:
-            out.append(r)
-    return out
+    return [r for r in rows if timing_at_bounds(r, b["chance_z"]) >= b["min_timing"]
+            or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]]  # fmt: skip
 
 
-def _chance_skew(skew: float | None, n: int | None, b: dict) -> float:
-    """The part of |Bowley skew| a symmetric sample of n values reaches by chance (within
-    `skew_z` standard errors, sqrt(2 / n))."""
-    if not skew or not n:
-        return 0.0
-    return min(abs(skew), b["skew_z"] * math.sqrt(2 / n))
+def timing_at_bounds(r: dict, z: float) -> float:
+    """RITA's timestamp score with the Bowley skew of the n intervals shrunk by z standard
+    errors (sqrt(2 / n)) and their MAD raised by z standard errors (MAD / sqrt(n)): symmetry
+    is doubted only when the asymmetry is significant, tightness trusted only when it is."""
+    n, median = r.get("intervals") or 0, r.get("median_iv") or 0
+    if n < 2 or median < 1:
+        return r["ts_score"]
+    skew = max(0.0, abs(r["ts_skew"] or 0.0) - z * math.sqrt(2 / n))
+    mad = (r["mad_iv"] or 0.0) * (1 + z / math.sqrt(n))
+    return (1 - skew + max(0.0, 1 - mad / median)) / 2
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
