@@ -112,6 +112,35 @@ def test_a_pcap_gives_flow_rows_through_softflowd_and_nfcapd(capture, tmp_path):
         assert got[(r["ip_src"], 53, r["ip_dst"], r["sport"])]["ibyt"] == r["frame_len"] - 14
 
 
+def test_an_old_pcap_keeps_its_own_times_and_its_ipv6_flows(tmp_path):
+    """Real attack captures are mostly years old: softflowd's uptime clock (NetFlow v5) put a
+    2013 capture's flows in 2026, and v5 dropped IPv6 flows."""
+    _tools("softflowd", "nfcapd", "nfdump")
+    require(__import__("importlib").util.find_spec("scapy") is not None, "scapy")
+    from scapy.all import IP, TCP, Ether, IPv6, Raw, wrpcap
+
+    t0 = 1368000000.0  # 2013-05-08 08:00:00 UTC
+    sent, packets = {}, []
+    for i in range(6):
+        for ip, dst, dport in ((IP, "198.51.100.7", 80), (IPv6, "2001:db8::7", 443)):
+            src = "192.168.56.5" if ip is IP else "fd00::5"
+            pkt = Ether() / ip(src=src, dst=dst) / TCP(sport=40000 + i, dport=dport) / Raw(b"x" * 60)
+            pkt.time = t0 + i * 300 + (ip is IPv6)
+            packets.append(pkt)
+            sent[(src, 40000 + i)] = float(pkt.time)
+    path = tmp_path / "old.pcap"
+    wrpcap(str(path), packets)
+    lake = tmp_path / "lake"
+    (result,) = ingest(path, lake, progress=False).files
+    assert result.rejected == 0 and result.rows["flow"] == len(sent)
+    rows = table(lake, "SELECT sip, sport, unix_tstamp, treceived, y, m, d FROM flow").to_pylist()
+    got = {(r["sip"], r["sport"]): r for r in rows}
+    assert set(got) == set(sent)  # both address families
+    for key, at in sent.items():
+        assert abs(got[key]["unix_tstamp"] - at) <= 1
+        assert (got[key]["y"], got[key]["m"], got[key]["d"]) == (2013, 5, 8)
+
+
 def test_nfcapd_files_and_nfdump_csv_ingest_the_same_flows(capture, tmp_path):
     _tools("softflowd", "nfcapd", "nfdump")
     from spot_lab.ingest.tools import softflowd_nfcapd

@@ -98,10 +98,11 @@ def _free_udp_port() -> int:
 
 @contextlib.contextmanager
 def softflowd_nfcapd(path: Path) -> Iterator[tuple[list[Path], str]]:
-    """The capture's flows as nfcapd files: softflowd reads the pcap and exports NetFlow v5
-    to a private nfcapd on a free loopback port. Yields (files, softflowd's summary).
-    NetFlow v5 timestamps count from an uptime clock: right for captures of the last ~49
-    days (softflowd's 32-bit millisecond uptime), off for older ones (a note says so)."""
+    """The capture's flows as nfcapd files: softflowd reads the pcap and exports IPFIX to a
+    private nfcapd on a free loopback port. Yields (files, softflowd's summary).
+    IPFIX with absolute millisecond times (`-A milli`): NetFlow v5 and v9 count times from
+    softflowd's uptime clock, which puts a capture older than a few weeks on the wrong day
+    (measured: a 2013 capture's flows came out in 2026), and v5 cannot carry IPv6."""
     nfcapd = need("nfcapd", "nfdump", f"flows from {path.name}")
     softflowd = need("softflowd", "softflowd", f"flows from {path.name}")
     work = Path(tempfile.mkdtemp(prefix="spot-lab-nfcapd-"))
@@ -112,8 +113,8 @@ def softflowd_nfcapd(path: Path) -> Iterator[tuple[list[Path], str]]:
         env=dict(os.environ, **TOOL_ENV))  # fmt: skip
     try:
         time.sleep(0.3)  # nfcapd binds its socket
-        done = subprocess.run([softflowd, "-r", str(path), "-n", f"127.0.0.1:{port}", "-v", "5",
-                               "-d"], capture_output=True, text=True, timeout=3600)  # fmt: skip
+        done = subprocess.run([softflowd, "-r", str(path), "-n", f"127.0.0.1:{port}", "-v", "10",
+                               "-A", "milli", "-d"], capture_output=True, text=True, timeout=3600)  # fmt: skip
         exported = _exported(done.stdout + done.stderr)
         _stop(collector, work, exported)
         yield sorted(p for p in work.iterdir() if p.name.startswith("nfcapd.")), str(exported)
