@@ -124,7 +124,9 @@ def test_an_old_pcap_keeps_its_own_times_and_its_ipv6_flows(tmp_path):
     for i in range(6):
         for ip, dst, dport in ((IP, "198.51.100.7", 80), (IPv6, "2001:db8::7", 443)):
             src = "192.168.56.5" if ip is IP else "fd00::5"
-            pkt = Ether() / ip(src=src, dst=dst) / TCP(sport=40000 + i, dport=dport) / Raw(b"x" * 60)
+            pkt = (
+                Ether() / ip(src=src, dst=dst) / TCP(sport=40000 + i, dport=dport) / Raw(b"x" * 60)
+            )
             pkt.time = t0 + i * 300 + (ip is IPv6)
             packets.append(pkt)
             sent[(src, 40000 + i)] = float(pkt.time)
@@ -139,6 +141,23 @@ def test_an_old_pcap_keeps_its_own_times_and_its_ipv6_flows(tmp_path):
     for key, at in sent.items():
         assert abs(got[key]["unix_tstamp"] - at) <= 1
         assert (got[key]["y"], got[key]["m"], got[key]["d"]) == (2013, 5, 8)
+
+
+def test_a_pcaps_txt_answers_reach_dns_a_as_zeeks_do(tmp_path):
+    """A DNS C2's payload rides in TXT answers: tshark's rows carry them, as Zeek's do."""
+    _tools("tshark")
+    require(__import__("importlib").util.find_spec("scapy") is not None, "scapy")
+    from scapy.all import DNS, DNSQR, DNSRR, IP, UDP, Ether, wrpcap
+
+    payload = "dGFza2luZzogd2hvYW1pOyBpcGNvbmZpZyAvYWxs"
+    dns = DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="a1b2c3.tunnel.example", qtype="TXT"),
+              an=DNSRR(rrname="a1b2c3.tunnel.example", type="TXT", rdata=payload, ttl=0))  # fmt: skip
+    pkt = Ether() / IP(src="198.51.100.53", dst="192.168.56.5") / UDP(sport=53, dport=5353) / dns
+    pkt.time = 1368000000.0
+    wrpcap(str(tmp_path / "txt.pcap"), [pkt])
+    ingest(tmp_path / "txt.pcap", tmp_path / "lake", progress=False)
+    (row,) = table(tmp_path / "lake", "SELECT dns_qry_type, dns_a FROM dns").to_pylist()
+    assert row == {"dns_qry_type": 16, "dns_a": payload}
 
 
 def test_nfcapd_files_and_nfdump_csv_ingest_the_same_flows(capture, tmp_path):

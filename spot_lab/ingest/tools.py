@@ -23,10 +23,11 @@ from spot_lab.errors import InputError
 from spot_lab.ingest.detect import Detected, Header
 
 # Spot's DNS collector fields (ingest_conf.json), with the query's own name/type/class (Spot
-# took the first answer's, empty for NXDOMAIN), IPv6 addresses and every A/AAAA answer.
+# took the first answer's, empty for NXDOMAIN), IPv6 addresses and every A/AAAA and TXT answer
+# (Zeek and Suricata log TXT answers too: the DNS detectors read their shape).
 TSHARK_FIELDS = ["frame.time", "frame.time_epoch", "frame.len", "ip.src", "ip.dst", "ipv6.src",
                  "ipv6.dst", "dns.id", "dns.qry.name", "dns.qry.type", "dns.qry.class",
-                 "dns.flags.rcode", "dns.a", "dns.aaaa"]  # fmt: skip
+                 "dns.flags.rcode", "dns.a", "dns.aaaa", "dns.txt"]  # fmt: skip
 TOOL_ENV = {"TZ": "UTC", "LC_ALL": "C"}  # tshark and nfdump print local times: make them UTC
 
 
