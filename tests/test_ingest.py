@@ -197,6 +197,21 @@ def test_partitions_come_from_each_events_time_not_the_file_name(tmp_path):
     )
 
 
+def test_logs_ingested_into_a_spot_lake_leave_its_other_tables_readable(tmp_path):
+    """Zeek conn logs into a lake of Spot's own files: flow reads both; dns and proxy, which
+    no ingested file reached, still read (their views failed on the missing `sensor`)."""
+    from spot_lab.demo.generator import generate
+
+    lake = tmp_path / "lake"
+    generate(lake, dt.date(2026, 11, 28), days=1, flows_per_day=2000, seed=5, progress=False)
+    ingest(ZEEK / "conn.log", lake, progress=False)
+    counts = {t: table(lake, f"SELECT count(*) AS n, count(sensor) AS s FROM {t}").to_pylist()[0]
+              for t in ("flow", "dns", "proxy")}  # fmt: skip
+    assert counts["flow"]["s"] == 360 and counts["flow"]["n"] > 360
+    assert counts["dns"]["n"] > 0 and counts["proxy"]["n"] > 0
+    assert counts["dns"]["s"] == counts["proxy"]["s"] == 0
+
+
 def test_every_mapping_lists_every_column_of_its_table():
     # the loader refuses incomplete mappings; here: the set of sources the issue names
     names = {(m.source, m.kind, m.table) for m in all_mappings().values()}

@@ -361,6 +361,9 @@ class LakeConnection:
             return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {body} LIMIT 0"
         names = ", ".join(c.name for c in cols)
         scan = parquet_scan(tbl, files, union_by_name=extended)
+        if extended:  # no file of a table ingest never wrote has the extension columns
+            nulls = ", ".join(f"CAST(NULL AS {c.duckdb_type}) AS {c.name}" for c in tbl.extensions)
+            scan = f"(SELECT * FROM {scan} UNION ALL BY NAME (SELECT {nulls} LIMIT 0))"
         return f"CREATE OR REPLACE VIEW {tbl.name} AS SELECT {names} FROM {scan}"
 
     def sql(self, query: str, params: dict | list | None = None) -> pa.Table:
