@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.evaluate import parse_size  # noqa: E402
+from spot_lab.enrich.netcontext import is_ip  # noqa: E402
 from spot_lab.ingest.mapping import conversions  # noqa: E402
 from spot_lab.ingest.sql import fill  # noqa: E402
 from spot_lab.scoring.evaluation import (  # noqa: E402
@@ -127,21 +128,13 @@ def parse_attacker(text: str) -> tuple[str, str]:
 def attacker_rank(lake: Lake, day: dt.date, data_type: str, attacker: str) -> dict:
     """The triage list's length and the best rank of a row naming the attacker (an IP, or a
     name and its registered domain)."""
-    if _is_ip(attacker):
+    if is_ip(attacker):
         anchors = Anchors(frozenset([attacker]), frozenset(), ())
     else:
         anchors = Anchors(frozenset(), frozenset(name_terms(attacker)), ())
     rows = ranked_rows(lake, data_type, day, "threats", EVERY_ROW)
     ranks = [r.rank for r in rows if anchors.involved_in(r)]
     return {"threats": len(rows), "rank": min(ranks) if ranks else None}
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def run(args) -> int:
