@@ -242,6 +242,20 @@ def test_ten_ports_of_one_host_after_a_busy_morning_is_a_scan_three_dead_service
     assert finding["summary"].startswith("probes: 10 internal host:port pairs never reached")
 
 
+def test_a_connect_scan_in_one_way_netflow_accuses_the_scanner_not_its_target(tmp_path):
+    """NetFlow (Spot's own source) logs each direction as a record: the target's RST/ACK to a
+    closed port is its record to the scanner's ephemeral port, which is no attempt."""
+    rows = []
+    for i in range(60):  # a connect scan: a new source port per probe, every port refused
+        port, sport = 1000 + i, 40000 + i
+        rows.append(lakes.flow(START + 600 + i, "10.17.0.9", "10.17.0.20", port, 44, sport=sport,
+                               flag="....S.", ipkt=1, obyt=0, opkt=0))  # fmt: skip
+        rows.append(lakes.flow(START + 600 + i, "10.17.0.20", "10.17.0.9", sport, 40, sport=port,
+                               flag=".A.R..", ipkt=1, obyt=0, opkt=0))  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=rows), "flow", detectors="scan")
+    assert _entities(result) == ["10.17.0.9"]
+
+
 def test_an_implant_seen_17_times_is_a_beacon_though_its_skew_reads_high_by_chance(tmp_path):
     # a generated implant's day (sleep 52 min, 42% jitter added): 16 intervals whose Bowley
     # skew reads -0.53 by chance (RITA timing 0.72); check-ins of 950 bytes, a few of them
