@@ -256,6 +256,17 @@ def test_a_connect_scan_in_one_way_netflow_accuses_the_scanner_not_its_target(tm
     assert _entities(result) == ["10.17.0.9"]
 
 
+def test_a_dmz_sites_answers_to_an_uptime_monitor_are_no_beacon_an_implants_check_ins_are(tmp_path):
+    """One-way NetFlow: the web server's records to a monitor polling it every minute run from
+    port 443 to the monitor's ephemeral ports (nfdump -B's server side), no outbound session."""
+    rng = random.Random(4)
+    rows = [lakes.flow(START + 60 * i, "10.18.0.5", "52.14.1.9", rng.randint(32768, 60999), 5200,
+                       sport=443) for i in range(1400)]  # fmt: skip
+    rows += _beacon("10.18.0.20", "185.117.74.10", 300, 250)
+    result = _run(lakes.write(tmp_path / "lake", flow=_fleet(rows)), "flow", detectors="beacon")
+    assert _entities(result) == ["10.18.0.20 -> 185.117.74.10"]
+
+
 def test_an_implant_seen_17_times_is_a_beacon_though_its_skew_reads_high_by_chance(tmp_path):
     # a generated implant's day (sleep 52 min, 42% jitter added): 16 intervals whose Bowley
     # skew reads -0.53 by chance (RITA timing 0.72); check-ins of 950 bytes, a few of them
