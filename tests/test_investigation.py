@@ -216,6 +216,32 @@ def test_dns_tunnel_by_client_and_by_name(demo_lake_path, engine, settings):
     assert not by_name.timeline.empty and set(by_name.timeline["lane"]) == {client}
 
 
+def test_a_tunnel_of_6000_names_is_counted_whole_and_answers_are_no_rare_ports(tmp_path):
+    """The name list stops at 5,000; the What and the Why count every response. One-way
+    NetFlow's answers from the resolver's port 53 to the client's ports are not its ports."""
+    from tests import lakes
+
+    client, resolver = "10.20.0.7", "10.20.0.53"
+    names = [f"{i:x}q{i * 7919 % 100000:05d}z.t.tunnel-c2.net" for i in range(6000)]
+    dns = [lakes.dns(lakes.START + 5 * i, client, n, qtype=16, server=resolver)
+           for i, n in enumerate(names)]  # fmt: skip
+    flows = []
+    for i in range(300):
+        at, port = lakes.START + 5 * i, 33000 + i
+        flows.append(lakes.flow(at, client, resolver, 53, 90, sport=port, proto="UDP"))
+        flows.append(lakes.flow(at, resolver, client, port, 180, sport=53, proto="UDP"))
+    lake = lakes.write(tmp_path / "lake", flow=flows, dns=dns)
+    eng, settings = DuckDBEngine(lake.root), SpotLab(lake=str(lake.root))
+    by_name = investigate("tunnel-c2.net", engine=eng, settings=settings)
+    assert by_name.summary["what"]["responses"] == "6,000"
+    assert by_name.summary["what"]["distinct names"] == "6,000"
+    ev = by_name.evidence.set_index("item")
+    assert ev.loc["distinct names", "value"] == 6000 and ev.loc["TXT share", "value"] == 1.0
+    host = investigate(client, engine=eng, settings=settings, data_type="flow")
+    ports = host.evidence[host.evidence["item"].str.contains("port")]["detail"].tolist()
+    assert ports and all(d.startswith("port 53:") for d in ports), ports
+
+
 def test_dns_dga_nxdomain_rate(demo_lake_path, engine, settings):
     truth = scenario(demo_lake_path, "dga_nxdomain")
     report = run(truth["anchors"]["ips"][0], engine, settings, data_type="dns")

@@ -15,6 +15,7 @@ def search(run) -> None:
         r.mark_empty(f"no DNS responses for {r.anchor} {span_text(r.first_day, r.last_day)}")
         return
     F.epoch_columns(names)
+    r.totals = {k: int(v or 0) for k, v in run.df("dns_totals").iloc[0].items()}
     subdomains = F.subdomains(names["dns_qry_name"])
     names["entropy"] = F.entropies(subdomains)
     r.queries = names
@@ -25,7 +26,7 @@ def search(run) -> None:
         lane_col = "ip_dst"
     else:
         r.clients = run.enrich(
-            pd.DataFrame({"client": [r.anchor], "total": [int(names["total"].sum())]}), "client"
+            pd.DataFrame({"client": [r.anchor], "total": [r.totals["total"]]}), "client"
         )
         lanes = names["dns_qry_name"].head(F.MAX_LANES).tolist()
         lane_col = "dns_qry_name"
@@ -51,15 +52,13 @@ def search(run) -> None:
 
 
 def _evidence(run, names: pd.DataFrame, subdomains: pd.Series) -> None:
-    ev = run.evidence
-    total = int(names["total"].sum())
-    forward = ~names["dns_qry_name"].str.lower().str.endswith((".in-addr.arpa", ".ip6.arpa"))
-    ev.rate("nxdomain", int(names.loc[forward, "nxdomain"].sum()),
-            int(names.loc[forward, "total"].sum()))  # fmt: skip
-    ev.rate("txt", int(names["txt"].sum()), total)
-    unique = len(names)
-    ev.add("names", unique=unique, total=total)
+    ev, totals = run.evidence, run.report.totals
+    ev.rate("nxdomain", totals["nxdomain"], totals["forward"])
+    ev.rate("txt", totals["txt"], totals["total"])
+    ev.add("names", unique=totals["names"], total=totals["total"])
+    listed = len(names)  # the most asked names, at most 5,000: entropy is read on those
     high = int((names["entropy"] >= ev.param("entropy", "min_entropy")).sum())
-    ev.add("entropy", count=high, share=high / unique if unique else 0.0,
+    cut = "" if listed == totals["names"] else f" (the most asked of {totals['names']:,})"
+    ev.add("entropy", count=high, listed=listed, cut=cut, share=high / listed if listed else 0.0,
            mean=float(names["entropy"].mean()))  # fmt: skip
     ev.add("subdomain_length", mean=float(subdomains.str.len().mean()))

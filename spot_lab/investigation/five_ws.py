@@ -99,9 +99,9 @@ def _volume(report) -> dict[str, Any]:
         }
     if report.data_type == "dns":
         return {
-            "responses": f"{int(report.queries['total'].sum()):,}",
-            "distinct names": f"{len(report.queries):,}",
-            "clients": f"{len(report.clients):,}",
+            "responses": f"{report.totals['total']:,}",
+            "distinct names": f"{report.totals['names']:,}",
+            "clients": f"{report.totals['clients']:,}",
         }
     return {
         "requests": f"{int(report.clients['requests'].sum()):,}",

@@ -105,6 +105,9 @@ class ThreatReport:
     evidence: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["item", "value", "detail", "suspicious"])
     )
+    totals: dict[str, int] = field(
+        default_factory=dict
+    )  # uncapped counts (the lists stop at 5,000)
     top_peers: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)
     analyst_score: int | None = None
