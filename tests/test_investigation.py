@@ -290,6 +290,10 @@ def test_proxy_client_post_volume(demo_lake_path, engine, settings):
     ev = report.evidence.set_index("item")
     assert ev.loc["POST volume", "value"] == posts and ev.loc["POST volume", "suspicious"]
     assert ev.loc["upload/download byte ratio", "suspicious"]
+    whole = raw(demo_lake_path, "proxy", "SELECT count(*) AS n, count(DISTINCT fulluri) AS u "
+                "FROM t WHERE clientip = $1", [client]).iloc[0]  # fmt: skip
+    what = report.summary["what"]
+    assert (what["requests"], what["URIs"]) == (f"{whole['n']:,}", f"{whole['u']:,}")
 
 
 # ---- multi-day range and forecast ------------------------------------------------------------

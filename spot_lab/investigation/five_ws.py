@@ -104,9 +104,9 @@ def _volume(report) -> dict[str, Any]:
             "clients": f"{report.totals['clients']:,}",
         }
     return {
-        "requests": f"{int(report.clients['requests'].sum()):,}",
-        "clients": f"{len(report.clients):,}",
-        "URIs": f"{len(report.uris):,}",
+        "requests": f"{report.totals['requests']:,}",
+        "clients": f"{report.totals['clients']:,}",
+        "URIs": f"{report.totals['uris']:,}",
     }
 
 
