@@ -22,7 +22,9 @@ their type". Steps:
    bench/evaluate.py matches) is printed, found when <= --top; and the generated attacks found
    in the top 50 as evaluate.py counts them, so a capture that pushes them out shows.
 Addresses in private ranges are internal by default; --internal adds a capture's own (CTU-13's
-hosts are public addresses). --keep keeps the mixed lake for a look in the notebook.
+hosts are public addresses). A note names the capture's private addresses that generated hosts
+use too (the generated site is 10.0.0.0/16; a sandbox's 10.0.2.15 is one of its DMZ hosts):
+their rows would read as one host's. --keep keeps the mixed lake for a look in the notebook.
 """
 
 from __future__ import annotations
@@ -110,6 +112,27 @@ def move_rows(scratch: Lake, lake: Lake, shift: int) -> dict[str, int]:
     return moved
 
 
+ADDRESS_COLUMNS = {"flow": ("sip", "dip"), "dns": ("ip_dst",), "proxy": ("clientip",)}
+
+
+def _addresses(lake: Lake) -> set[str]:
+    con = lake.connect()
+    found: set[str] = set()
+    for table, cols in ADDRESS_COLUMNS.items():
+        if lake.has_data(table):
+            for col in cols:
+                found |= set(con.sql(f"SELECT DISTINCT {col} AS ip FROM {table}")["ip"].to_pylist())
+    con.close()
+    return found
+
+
+def shared_hosts(scratch: Lake, lake: Lake) -> list[str]:
+    """Private addresses both the capture and the generated days hold (a sandbox's 10.0.2.15
+    may be a generated DMZ host): their rows would be one host's."""
+    both = _addresses(scratch) & _addresses(lake)
+    return sorted(a for a in both if is_ip(a) and ipaddress.ip_address(a).is_private)
+
+
 def add_internal(lake: Lake, cidrs: list[str]) -> None:
     path = lake.context_path("ipranges.csv")
     lines = [f"{n[0]},{n[-1]},capture" for n in map(ipaddress.ip_network, cidrs)]
@@ -160,6 +183,10 @@ def run(args) -> int:
         lake = Lake(root)
         if args.internal:
             add_internal(lake, args.internal)
+        shared = shared_hosts(scratch, lake)
+        if shared:
+            print(f"note: {len(shared)} private address(es) of the capture are generated hosts "
+                  f"too, and their rows mix (e.g. {', '.join(shared[:3])})")  # fmt: skip
         moved = move_rows(scratch, lake, shift)
         print(f"capture days {days[0]}..{days[-1]} -> {mapped[0]}..{mapped[-1]}; rows moved: "
               + ", ".join(f"{t} {n:,}" for t, n in moved.items()))  # fmt: skip
