@@ -160,6 +160,30 @@ def test_a_pcaps_txt_answers_reach_dns_a_as_zeeks_do(tmp_path):
     assert row == {"dns_qry_type": 16, "dns_a": payload}
 
 
+def test_a_gzipped_pcap_gives_the_flows_and_dns_rows_of_the_plain_one(capture, tmp_path):
+    """Captures travel compressed; softflowd reads plain files only (a .pcap.gz gave DNS rows,
+    no flows, and nfdump's "No matching flows" as a reject)."""
+    _tools("tshark", "softflowd", "nfcapd", "nfdump")
+    path, _flows, _dns = capture
+    packed = tmp_path / "capture.pcap.gz"
+    packed.write_bytes(__import__("gzip").compress(path.read_bytes()))
+    (plain,) = ingest(path, tmp_path / "plain", progress=False).files
+    (result,) = ingest(packed, tmp_path / "packed", progress=False).files
+    assert result.rejected == 0 and result.rows == plain.rows and plain.rows["flow"] > 0
+    assert not list((tmp_path / "packed" / ".spot-lab" / "tmp").iterdir())  # the copy is gone
+
+
+def test_a_pcap_without_ip_flows_rejects_nothing(tmp_path):
+    _tools("tshark", "softflowd", "nfcapd", "nfdump")
+    require(__import__("importlib").util.find_spec("scapy") is not None, "scapy")
+    from scapy.all import ARP, Ether, wrpcap
+
+    packets = [Ether() / ARP(psrc="192.168.56.1", pdst=f"192.168.56.{i}") for i in range(2, 9)]
+    wrpcap(str(tmp_path / "arp.pcap"), packets)
+    (result,) = ingest(tmp_path / "arp.pcap", tmp_path / "lake", progress=False).files
+    assert result.rejected == 0
+
+
 def test_nfcapd_files_and_nfdump_csv_ingest_the_same_flows(capture, tmp_path):
     _tools("softflowd", "nfcapd", "nfdump")
     from spot_lab.ingest.tools import softflowd_nfcapd

@@ -231,14 +231,18 @@ def _copy(header: Header) -> Header:
                   header.set_separator, header.empty_field, header.unset_field)  # fmt: skip
 
 
-def trailer_cut(block: Block, marker: bytes) -> tuple[Block, bool]:
-    """Cut a block at nfdump's summary trailer ('Summary' line); (block, found)."""
-    at = block.data.find(b"\n" + marker + b"\n")
-    if block.data.startswith(marker + b"\n"):
-        at = -1
-    elif at < 0:
+# nfdump's trailers: its summary, or the line it prints instead of rows for an empty file
+NFDUMP_TRAILERS = (b"Summary", b"No matching flows")
+
+
+def trailer_cut(block: Block, markers: tuple[bytes, ...]) -> tuple[Block, bool]:
+    """Cut a block at the first trailer line (nfdump's 'Summary'); (block, found)."""
+    if any(block.data.startswith(m + b"\n") for m in markers):
+        return Block(block.first_line, b"", block.end), True
+    found = [at for m in markers if (at := block.data.find(b"\n" + m + b"\n")) >= 0]
+    if not found:
         return block, False
-    return Block(block.first_line, block.data[: at + 1], block.end), True
+    return Block(block.first_line, block.data[: min(found) + 1], block.end), True
 
 
 def skip_first_line(block: Block) -> Block:
@@ -269,7 +273,7 @@ def chunks(found: Detected, m: M.Mapping, stream_blocks: Iterator[Block]) -> Ite
             if index == 0 and block.first_line == 1:
                 block = skip_first_line(block)  # the header line
             block, done = (
-                trailer_cut(block, b"Summary") if found.family == "nfdump" else (block, False)
+                trailer_cut(block, NFDUMP_TRAILERS) if found.family == "nfdump" else (block, False)
             )
             if len(block.data) > 1:
                 yield delimited(block, block.first_line, block.data, m, header, False, ",", None)

@@ -260,19 +260,16 @@ class Ingest:
 
     def _tools(self, task: Task, con, writer, rejects, out: Outcome) -> None:
         found = task.found
-        streams = []
-        if found.layout == "nfcapd":
-            streams.append((tools.nfdump_csv(task.path), None))
-        else:
-            streams.append((tools.tshark_dns(task.path), None))
-        for stream, _ in streams:
-            self._tool_stream(stream, con, writer, rejects, out)
-        if found.layout == "pcap" and tools.have("softflowd"):
-            with tools.softflowd_nfcapd(task.path) as (files, _exported):
-                for nf in files:
-                    self._tool_stream(
-                        tools.nfdump_csv(nf, task.path), con, writer, rejects, out, "softflowd"
-                    )
+        with tools.plain_capture(task.path, found.compression, self.lake.tmp_dir) as path:
+            if found.layout == "nfcapd":
+                self._tool_stream(tools.nfdump_csv(path, task.path), con, writer, rejects, out)
+            else:
+                self._tool_stream(tools.tshark_dns(path, task.path), con, writer, rejects, out)
+            if found.layout == "pcap" and tools.have("softflowd"):
+                with tools.softflowd_nfcapd(path) as (files, _exported):
+                    for nf in files:
+                        self._tool_stream(tools.nfdump_csv(nf, task.path), con, writer,
+                                          rejects, out, "softflowd")  # fmt: skip
         out.offset = task.st.st_size
         out.hash = _file_hash(task.path)
 

@@ -208,7 +208,8 @@ def _delimited(chunk, first: detect.Detected, m: M.Mapping):
     if first.family != "zeek":  # the header line, and nfdump's summary trailer
         text = text.where(F.col("line") != sep.join(names))
         text = text.where(
-            ~F.col("line").isin("Summary") & ~F.col("line").startswith("flows,bytes,packets")
+            ~F.col("line").isin("Summary", "No matching flows")
+            & ~F.col("line").startswith("flows,bytes,packets")
         )
     parts = F.split(F.col("line"), {"\t": "\\t", ",": ","}.get(sep, sep), -1)
     text = text.withColumn("_p", parts)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spot_lab.errors import InputError
-from spot_lab.ingest.detect import Detected, Header
+from spot_lab.ingest.detect import Detected, Header, open_stream
+from spot_lab.store.files import scratch_file
 
 # Spot's DNS collector fields (ingest_conf.json), with the query's own name/type/class (Spot
 # took the first answer's, empty for NXDOMAIN), IPv6 addresses and every A/AAAA and TXT answer
@@ -80,14 +81,30 @@ def nfdump_csv(path: Path, label: Path | None = None) -> ToolStream:
     return ToolStream(found, process)
 
 
-def tshark_dns(path: Path) -> ToolStream:
+@contextlib.contextmanager
+def plain_capture(path: Path, compression: str, tmp_dir: Path) -> Iterator[Path]:
+    """The capture, or a decompressed copy of it in the lake's temporary folder: softflowd
+    and nfdump read plain files only (a .pcap.gz gave DNS rows and no flows). The copy is
+    streamed; of a cut or corrupt stream it keeps what decodes, which the tools read up to
+    the cut."""
+    if compression == "none":
+        yield path
+        return
+    with scratch_file(tmp_dir) as copy:
+        # a cut stream raises EOFError after its good bytes: keep the packets before the cut
+        with path.open("rb") as raw, copy.open("wb") as out, contextlib.suppress(EOFError):
+            shutil.copyfileobj(open_stream(raw, compression), out, 1 << 20)
+        yield copy
+
+
+def tshark_dns(path: Path, label: Path | None = None) -> ToolStream:
     """DNS responses of a capture as tshark fields, tab-separated with a header line."""
-    exe = need("tshark", "tshark", f"{path.name} (a pcap)")
+    exe = need("tshark", "tshark", f"{(label or path).name} (a pcap)")
     args = [exe, "-r", str(path), "-n", "-Y", "dns.flags.response == 1", "-T", "fields",
             "-E", "header=y", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]  # fmt: skip
     for name in TSHARK_FIELDS:
         args += ["-e", name]
-    found = Detected(path, "tshark", "tsv", "dns", header=Header(list(TSHARK_FIELDS)))
+    found = Detected(label or path, "tshark", "tsv", "dns", header=Header(list(TSHARK_FIELDS)))
     return ToolStream(found, _popen(args))
 
 

@@ -64,6 +64,18 @@ def _fix(exc: OSError) -> str:
     return "check the folder and retry"
 
 
+@contextlib.contextmanager
+def scratch_file(tmp_dir: Path) -> Iterator[Path]:
+    """A path for a temporary file in `tmp_dir` under spot-lab's temporary name (so a killed
+    process's leftover is swept), removed afterwards."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = tmp_dir / f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def _temp_path(target: Path, tmp_dir: Path | None) -> Path:
     """A new temporary name: in the lake's TMP_DIR when it is on the target's filesystem
     (a rename cannot cross filesystems), else beside the target."""
