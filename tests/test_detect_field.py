@@ -370,3 +370,25 @@ def test_a_beacon_with_varied_requests_keeps_its_sleep_a_favourite_site_does_not
     assert _entities(result) == ["sync.cdn-assets.org"]
     numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
     assert numbers["ts_score"] >= 0.85 and numbers["ds_score"] < 0.65  # in time, not in size
+
+
+def test_a_laptop_seen_two_hours_beaconing_throughout_is_a_beacon_a_servers_burst_is_not(tmp_path):
+    """RITA bins the whole day, as if every host were seen all of it: a laptop on the network
+    (or in a sensor's capture) for two hours whose implant checks in every minute would score
+    as a two-hour burst. Each source's own span is binned; a host seen all day, on either
+    side of its flows, keeps RITA's."""
+    rng = random.Random(6)
+    rows = _beacon("10.19.0.7", "185.117.74.30", 60, 120, start=36000)  # 10:00-12:00
+    rows += _beacon("10.19.0.8", "185.117.74.31", 60, 120, start=36000)  # a page polling
+    rows += _beacon("10.19.0.9", "52.0.8.9", 60, 120, start=7200)  # a backup's records
+    rows += [lakes.flow(START + rng.randint(0, 86000), f"10.5.0.{rng.randint(10, 49)}",
+                        "10.19.0.9", 445, rng.randint(500, 90_000)) for _ in range(60)]  # fmt: skip
+    for src, first, last in (("10.19.0.7", 36000, 43200), ("10.19.0.8", 0, 86000)):
+        for _ in range(30):  # each host's browsing while it is on the network
+            rows.append(lakes.flow(START + rng.randint(first, last), src,
+                                   f"151.101.{rng.randint(0, 200)}.{rng.randint(1, 250)}", 443,
+                                   rng.randint(500, 90_000)))  # fmt: skip
+    result = _run(lakes.write(tmp_path / "lake", flow=_fleet(rows)), "flow", detectors="beacon")
+    assert _entities(result) == ["10.19.0.7 -> 185.117.74.30"]
+    numbers = json.loads(_row(result, "10.19.0.7 -> 185.117.74.30")["detectors"])[0]["numbers"]
+    assert numbers["dur_score"] >= 0.9 and numbers["hist_score"] >= 0.9

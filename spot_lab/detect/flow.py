@@ -56,7 +56,7 @@ def beacon_params(ctx: Context) -> dict[str, Any]:
     return {
         "min_conns": b["unique_connection_threshold"],
         "strobe_min": max(4, int(b["strobe_per_second"] * ctx.span)),
-        "bins": b["histogram_bins"], "span_start": ctx.span_start, "span": ctx.span,
+        "bins": b["histogram_bins"], "min_span": b["observed_span_min_s"],
         "mode_sensitivity": b["histogram_mode_sensitivity"],
         "bimodal_min_hours": b["histogram_bimodal_min_hours_seen"],
         "bimodal_outliers": b["histogram_bimodal_outlier_removal"],
@@ -77,13 +77,15 @@ def quantile_function(ctx: Context) -> str:
 BEACON_EVENTS, BEACON_INTERVALS = "_spotlab_det_bpe", "_spotlab_det_biv"
 
 
-def beacon_rows(ctx: Context, events: str) -> list[dict[str, Any]]:
+def beacon_rows(ctx: Context, events: str, seen: str | None = None) -> list[dict[str, Any]]:
     """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first: the
-    candidate pairs' connections and intervals are staged once, then scored."""
+    candidate pairs' connections and intervals are staged once, then scored. `seen` (ip,
+    first_ts, last_ts) is when each source was seen that day; by default its `events`."""
     params = {**ctx.params, **beacon_params(ctx)}
+    seen = seen or "(" + ctx.sql("detect_beacon", "event_spans", events=events) + ")"
     try:
         quantiles = quantile_function(ctx) + "("
-        sql = ctx.sql("detect_beacon", "beacon_events", events=events)
+        sql = ctx.sql("detect_beacon", "beacon_events", events=events, seen=seen)
         sqlrun.stage(ctx.engine, BEACON_EVENTS, sql.replace("spot_quantile(", quantiles), params)
         sqlrun.stage(ctx.engine, BEACON_INTERVALS,
                      ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
@@ -147,15 +149,21 @@ def scheduled_out(ctx: Context) -> str:
     return f"(SELECT o.src, o.dst, o.ts, o.bytes FROM {OUT} AS o {keep})"
 
 
+def seen_hosts(ctx: Context) -> str:
+    """When each internal host was seen in the day's flows, on either side (day_ips)."""
+    return f"(SELECT ip, first_ts, last_ts FROM {ctx.hosts} AS h WHERE h.kind = 'internal')"
+
+
 def beacon(ctx: Context) -> pa.Table:
-    return _beacon_findings("beacon", beacon_rows(ctx, scheduled_out(ctx)), "ip")
+    rows = beacon_rows(ctx, scheduled_out(ctx), seen_hosts(ctx))
+    return _beacon_findings("beacon", rows, "ip")
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:
     """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
     events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=scheduled_out(ctx),
                            answers=ANSWERS) + ")"  # fmt: skip
-    return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events), "name")
+    return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events, seen_hosts(ctx)), "name")
 
 
 def strobe(ctx: Context) -> pa.Table:

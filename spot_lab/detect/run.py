@@ -157,9 +157,12 @@ def _context(engine: Engine, data_type: str, day: dt.date, settings) -> tuple[Co
     if not span["n"]:
         sqlrun.drop(engine, HOSTS)
         raise InputError(f"no {data_type} events on {day} to run the detectors on")
-    ips = probe.run(f"detect_{data_type}", "day_ips")["ip"]
+    ips = probe.run(f"detect_{data_type}", "day_ips")
     ranges = load_internal(internal_path(settings, _lake_root(engine, settings)))
-    hosts = classify(ips, ranges)
+    hosts = classify(ips["ip"], ranges)
+    if "first_ts" in ips.column_names:  # flows: when each host was seen (beacon histograms)
+        ips = ips.set_column(0, "ip", ips["ip"].cast(pa.string()))
+        hosts = hosts.join(ips, "ip")
     sqlrun.push(engine, HOSTS, hosts)
     internal = int(pa.compute.sum(pa.compute.equal(hosts["kind"], "internal")).as_py() or 0)
     ctx = Context(engine, data_type, day, params, HOSTS, int(span["first_ts"]),
