@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from spot_lab import queries
 from spot_lab.detect import dns, flow, lda, proxy
 from spot_lab.detect.base import CANDIDATES, FINDING_SCHEMA, HOSTS, Context, thresholds
 from spot_lab.detect.hosts import classify
@@ -194,7 +195,10 @@ def _history_sql(ctx: Context) -> str:
 
 def _stage(ctx: Context) -> list[str]:
     if ctx.data_type == "flow":
-        sqlrun.stage(ctx.engine, flow.OUT, ctx.sql("detect_flow", "outbound"), ctx.params)
+        outbound = ctx.sql(
+            "detect_flow", "outbound", server_answer=queries.sql("netflow", "server_answer")
+        )
+        sqlrun.stage(ctx.engine, flow.OUT, outbound, ctx.params)
         return [flow.OUT, flow.stage_answers(ctx)]
     if ctx.data_type == "dns":
         return dns.stage_day(ctx)

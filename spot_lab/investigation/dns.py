@@ -15,7 +15,7 @@ def search(run) -> None:
         r.mark_empty(f"no DNS responses for {r.anchor} {span_text(r.first_day, r.last_day)}")
         return
     F.epoch_columns(names)
-    r.totals = {k: int(v or 0) for k, v in run.df("dns_totals").iloc[0].items()}
+    r.totals = run.counts("dns_totals")
     subdomains = F.subdomains(names["dns_qry_name"])
     names["entropy"] = F.entropies(subdomains)
     r.queries = names

@@ -77,7 +77,7 @@ def _aggregates(run) -> None:
 def _port_evidence(run) -> None:
     """How much of each service port's traffic in the range is the anchor's."""
     ev = run.evidence
-    mine = run.df("flow_anchor_ports")
+    mine = run.df("flow_anchor_ports", server_answer=queries.sql("netflow", "server_answer"))
     mine = mine[mine["dport"] <= ev.param("port", "max_service_port")]  # not ephemeral ports
     mine = mine.sort_values(["connections", "dport"], ascending=[False, True]).head(5)
     if mine.empty:

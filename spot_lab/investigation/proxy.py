@@ -20,7 +20,7 @@ def search(run) -> None:
         r.mark_empty(f"no proxy requests for {r.anchor} {span_text(r.first_day, r.last_day)}")
         return
     r.clients = run.enrich(clients, "client")
-    r.totals = {k: int(v or 0) for k, v in run.df("proxy_totals").iloc[0].items()}
+    r.totals = run.counts("proxy_totals")
     related = queries.sql("investigation", {"uri": "related_proxy_uri", "host": "anchor_proxy_host",
                                             "ip": "anchor_proxy_client"}[run.target.kind])  # fmt: skip
     r.requests = run.df("proxy_requests", related=related)

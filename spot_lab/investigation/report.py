@@ -105,9 +105,8 @@ class ThreatReport:
     evidence: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["item", "value", "detail", "suspicious"])
     )
-    totals: dict[str, int] = field(
-        default_factory=dict
-    )  # uncapped counts (the lists stop at 5,000)
+    # whole counts (DNS responses, names, clients; proxy requests...): the lists stop at 5,000
+    totals: dict[str, int] = field(default_factory=dict)
     top_peers: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)
     analyst_score: int | None = None
