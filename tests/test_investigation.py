@@ -250,7 +250,8 @@ def test_dns_dga_nxdomain_rate(demo_lake_path, engine, settings):
         demo_lake_path,
         "dns",
         "SELECT avg(CASE WHEN dns_qry_rcode = 3 THEN 1.0 ELSE 0 END) AS r FROM t WHERE ip_dst = $1"
-        " AND NOT (lower(dns_qry_name) LIKE '%.in-addr.arpa' OR lower(dns_qry_name) LIKE '%.ip6.arpa')",
+        " AND NOT (dns_qry_type = 12 OR lower(dns_qry_name) LIKE '%.in-addr.arpa'"
+        " OR lower(dns_qry_name) LIKE '%.ip6.arpa')",
         [truth["anchors"]["ips"][0]],
     )["r"].iloc[0]
     assert rate["suspicious"] and rate["value"] == pytest.approx(expected, abs=1e-3)

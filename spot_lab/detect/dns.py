@@ -38,7 +38,9 @@ def stage_day(ctx: Context) -> list[str]:
     registered = queries.render("detect_dns", "registered_domains", names=day_names,
                                 suffixes=SUFFIXES)  # fmt: skip
     sqlrun.stage(ctx.engine, DOMAINS, registered, ctx.params)
-    sqlrun.stage(ctx.engine, DAY, ctx.sql("detect_dns", "dns_day", registered=DOMAINS), ctx.params)
+    reverse = queries.sql("dns", "reverse_lookup")
+    day_sql = ctx.sql("detect_dns", "dns_day", registered=DOMAINS, reverse_lookup=reverse)
+    sqlrun.stage(ctx.engine, DAY, day_sql, ctx.params)
     return [SUFFIXES, DOMAINS, DAY]
 
 

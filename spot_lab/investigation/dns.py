@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from spot_lab import queries
 from spot_lab.engines.days import span_text
 from spot_lab.investigation import frames as F
 
@@ -15,7 +16,7 @@ def search(run) -> None:
         r.mark_empty(f"no DNS responses for {r.anchor} {span_text(r.first_day, r.last_day)}")
         return
     F.epoch_columns(names)
-    r.totals = run.counts("dns_totals")
+    r.totals = run.counts("dns_totals", reverse_lookup=queries.sql("dns", "reverse_lookup"))
     subdomains = F.subdomains(names["dns_qry_name"])
     names["entropy"] = F.entropies(subdomains)
     r.queries = names

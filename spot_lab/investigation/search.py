@@ -109,9 +109,9 @@ class Search:
         # small aggregates: Arrow's conversion thread pool costs more than it saves here
         return self.engine.arrow(self.sql(name, **fragments), params).to_pandas(use_threads=False)
 
-    def counts(self, name: str) -> dict[str, int]:
+    def counts(self, name: str, **fragments: str) -> dict[str, int]:
         """The one row of an aggregate query, as integers (a sum over no rows: 0)."""
-        return {k: int(v or 0) for k, v in self.df(name).iloc[0].items()}
+        return {k: int(v or 0) for k, v in self.df(name, **fragments).iloc[0].items()}
 
     def optional(self, name: str, extra: dict | None = None, **fragments: str) -> pd.DataFrame:
         """A query on a table a cluster may lack (OA and spot-lab tables): a note, not a failure."""
