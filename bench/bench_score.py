@@ -1,9 +1,10 @@
 """Scoring speed and peak memory per type on a generated day (default 1M flows): Spot's LDA,
 every detector and the triage list (`<type>_threats`), then one page of the threats API.
 
-Run: .venv-bench/bin/python bench/bench_score.py [--flows 1000000] [--keep DIR]
+Run: .venv-bench/bin/python bench/bench_score.py [--flows 1000000] [--history 0] [--keep DIR]
 Generates the day (flow + matching DNS and proxy) with spot_lab.demo.generator into a temp lake
-(or reuses --keep DIR; keep it outside the repository), then scores each type in a fresh
+(or reuses --keep DIR; keep it outside the repository), with --history earlier days of the same
+size (which first-seen, volume, scheduled transfers and the beacon window read), then scores each type in a fresh
 subprocess (so peak RSS is that run's own), and prints a markdown table: events, seconds,
 events/s, peak RSS, the detectors' share; then the median time of one page (50 threats) of
 the threats API per type. Targets (issue 13, 10M flows): LDA and all detectors < 180 s in
@@ -13,6 +14,7 @@ total on 2 cores, peak < 3 GB per type; one page < 200 ms.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=1_000_000)
     parser.add_argument("--keep", help="reuse/keep the generated lake in this folder")
     parser.add_argument("--types", default="flow,dns,proxy", help="types to score (default all)")
+    parser.add_argument("--history", type=int, default=0, help="earlier days generated")
     args = parser.parse_args()
     tmp = None
     if args.keep:
@@ -76,9 +79,12 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from spot_lab.demo.generator import generate
 
+        first = dt.date.fromisoformat(DAY) - dt.timedelta(days=args.history)
         started = time.perf_counter()
-        generate(lake, DAY, flows_per_day=args.flows, seed=5, force=True, progress=False)
-        print(f"generated {args.flows:,} flows in {time.perf_counter() - started:.0f} s\n")
+        generate(lake, first, days=args.history + 1, flows_per_day=args.flows, seed=5, force=True,
+                 progress=False)  # fmt: skip
+        print(f"generated {args.history + 1} day(s) of {args.flows:,} flows in "
+              f"{time.perf_counter() - started:.0f} s\n")  # fmt: skip
     print(f"machine load before: {os.getloadavg()[0]:.2f} (1 min)")
     print(
         "| type | events | documents | words | threats | seconds | CPU s | detectors (s) "
