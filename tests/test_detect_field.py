@@ -392,3 +392,112 @@ def test_a_laptop_seen_two_hours_beaconing_throughout_is_a_beacon_a_servers_burs
     assert _entities(result) == ["10.19.0.7 -> 185.117.74.30"]
     numbers = json.loads(_row(result, "10.19.0.7 -> 185.117.74.30")["detectors"])[0]["numbers"]
     assert numbers["dur_score"] >= 0.9 and numbers["hist_score"] >= 0.9
+
+
+def _implant_at_49_percent(client):
+    """Seed 52's proxy beacon on 2026-11-26 (sleep 756 s, 49% either side, 40 requests in
+    8 h): sample MAD 0.30 of the median (the jitter's own is 0.245), sizes varying by a third."""
+    gaps = [473, 517, 939, 1118, 472, 1053, 870, 739, 829, 969, 428, 404, 513, 716, 433, 727,
+            1045, 750, 1050, 912, 608, 832, 1011, 575, 450, 525, 765, 592, 855, 520, 460, 745,
+            820, 1006, 445, 1027, 542, 988, 807]  # fmt: skip
+    sizes = [765, 317, 714, 743, 832, 380, 433, 535, 416, 351, 883, 739, 370, 862, 439, 374, 435,
+             463, 644, 505, 474, 726, 498, 884, 520, 425, 340, 451, 897, 328, 454, 728, 664, 880,
+             582, 386, 822, 733, 356, 699]  # fmt: skip
+    return [lakes.proxy(START + 22123 + sum(gaps[:i]), client, "sync.urbanfood.net", csbytes=b)
+            for i, b in enumerate(sizes)]  # fmt: skip
+
+
+def test_a_40_request_implant_at_49_percent_jitter_is_a_beacon_chance_regular_visits_are_not(
+    tmp_path,
+):
+    """Timing alone, tested against chance both ways: the implant's timing could be a sleep at
+    up to 75% jitter, and a person's visits (at best Poisson arrivals) would be this tight at
+    most once in a thousand."""
+    rows = _implant_at_49_percent("10.18.0.5")
+    # a person's 13 visits whose 12 intervals are tight by chance (MAD 0.26 of the median)
+    rng, t = random.Random(6), START + 30000
+    for gap in [0, 3013, 2687, 1771, 4025, 4999, 2710, 2020, 977, 1963, 996, 5635, 1909]:
+        t += gap
+        rows.append(
+            lakes.proxy(t, "10.18.0.6", "news.example.org", csbytes=int(rng.lognormvariate(6.5, 1)))
+        )
+    t = START + 20000  # and another's 40 visits at random; pages vary in size
+    for _ in range(40):
+        t += int(rng.expovariate(1 / 750))
+        rows.append(
+            lakes.proxy(
+                t, "10.18.0.7", "forum.example.net", csbytes=int(rng.lognormvariate(6.5, 1))
+            )
+        )
+    result = _run(lakes.write(tmp_path / "lake", proxy=rows), "proxy", detectors="proxy_beacon")
+    assert _entities(result) == ["sync.urbanfood.net"]
+    numbers = json.loads(result.threats.to_pylist()[0]["detectors"])[0]["numbers"]
+    assert numbers["ts_score"] < 0.85 and numbers["ds_score"] < 0.7  # RITA's own, both gates'
+
+
+def _slow_days(root, kind, row_of, days=3):
+    """`days` days of a slow implant (every 2 h +- 40%, sizes of its tasks' output) and of a
+    person's visits to a favourite site (a dozen a day at random), the last day being DAY."""
+    rng = random.Random(11)
+    for back in range(days - 1, -1, -1):
+        start, rows = START - 86400 * back, []
+        t = start + rng.randint(0, 3000)
+        while t < start + 86000:
+            rows.append(row_of(t, "10.19.0.5", "implant", int(rng.lognormvariate(7, 1))))
+            t += int(7200 * rng.uniform(0.6, 1.4))
+        t = start + 8 * 3600
+        while t < start + 20 * 3600:
+            rows.append(row_of(t, "10.19.0.6", "person", int(rng.lognormvariate(7, 1))))
+            t += int(rng.expovariate(1 / 3600))
+        lake = lakes.write(root, day=DAY - dt.timedelta(days=back), **{kind: rows})
+    return lake
+
+
+def _slow_proxy(t, client, who, size):
+    host = {"implant": "cdn.static-cache.org", "person": "news.example.org"}[who]
+    return lakes.proxy(t, client, host, csbytes=size)
+
+
+def _slow_flow(t, src, who, size):
+    return lakes.flow(t, src, {"implant": "185.77.9.9", "person": "151.101.1.1"}[who], 443, size)
+
+
+def test_a_slow_beacon_short_of_the_gates_in_a_day_is_a_beacon_across_three_days(tmp_path):
+    """12 check-ins a day at a 40% jitter either side are too few for timing alone (12 of a
+    person's visits can be that tight by chance); three days' 35 are not."""
+    for kind, row_of, detector, entity in (
+        ("proxy", _slow_proxy, "proxy_beacon", "cdn.static-cache.org"),
+        ("flow", _slow_flow, "beacon", "10.19.0.5 -> 185.77.9.9"),
+    ):
+        lake = _slow_days(tmp_path / kind, kind, row_of)
+        first = detect_day(DuckDBEngine(lake), kind, DAY - dt.timedelta(days=2), detectors=detector,
+                           settings=SpotLab(lake=str(lake.root)))  # fmt: skip
+        assert _entities(first) == []  # its first day alone
+        result = _run(lake, kind, detectors=detector)
+        assert _entities(result) == [entity]
+        row = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+        assert row["numbers"]["days"] == 3 and row["numbers"]["conns"] >= 30
+        assert "across 3 days" in row["summary"]
+
+
+def test_a_regular_beacon_is_kept_when_irregular_pairs_outscore_it_beyond_the_limit(
+    tmp_path, monkeypatch
+):
+    """RITA's score ranks the pairs, but only regular ones are findings: the rows a detector
+    keeps (limits.findings_per_detector) are the regular ones first. People's all-day visits
+    score higher on RITA's histogram and duration than an implant seen 8 h of a busy
+    client's day."""
+    import spot_lab.detect.flow as flow_detectors
+
+    monkeypatch.setattr(flow_detectors, "limit", lambda: 3)
+    rows = _implant_at_49_percent("10.18.0.5")
+    rows += [lakes.proxy(START + at, "10.18.0.5", "intranet.example.org") for at in (60, 86000)]
+    rng = random.Random(7)
+    for k in range(6):  # people visiting a site all day at random
+        t = START + rng.randint(0, 1800)
+        while t < START + 86000:
+            rows.append(lakes.proxy(t, f"10.18.1.{k}", f"site{k}.example.net",
+                                    csbytes=int(rng.lognormvariate(6.5, 1))))  # fmt: skip
+            t += int(rng.expovariate(1 / 2400))
+    result = _run(lakes.write(tmp_path / "lake", proxy=rows), "proxy", detectors="proxy_beacon")
+    assert _entities(result) == ["sync.urbanfood.net"]

@@ -31,27 +31,51 @@ def test_detectors_match_duckdb(spark_engine, demo_lake_path, data_type):
     assert remote.threats.to_pylist()[0]["entity"] == top["entity"]
 
 
-def test_scheduled_transfers_read_the_earlier_days_on_spark(spark_server, tmp_path):
-    """scheduled_transfers' window functions over four days of history (the demo lake has one)."""
+def _detect_on_spark(spark_server, tmp_path, lake, database, data_type, detectors):
+    """detect_day on the Spark Thrift Server over `lake`, registered as `database`."""
     from spot_lab.engines.hive import HiveEngine
     from tests.lakes import DAY
     from tests.spark_fixture import register_lake
-    from tests.test_detect_field import transfer_at_the_hour_of_one_earlier_day
 
-    lake = transfer_at_the_hour_of_one_earlier_day(tmp_path / "lake")
     engine = HiveEngine(spark_server.url("default"), timeout=30)
     engine.progress_after = float("inf")
     try:
-        register_lake(engine, lake.root, tmp_path / "empty", "schedule_test")
+        register_lake(engine, lake.root, tmp_path / f"empty-{database}", database)
     finally:
         engine.close()
-    engine = HiveEngine(spark_server.url("schedule_test"), timeout=30)
+    engine = HiveEngine(spark_server.url(database), timeout=30)
     engine.progress_after = float("inf")
     try:
-        remote = detect_day(engine, "flow", DAY, detectors="exfiltration")
+        return detect_day(engine, data_type, DAY, detectors=detectors)
     finally:
         engine.close()
+
+
+def test_scheduled_transfers_read_the_earlier_days_on_spark(spark_server, tmp_path):
+    """scheduled_transfers' window functions over four days of history (the demo lake has one)."""
+    from tests.lakes import DAY
+    from tests.test_detect_field import transfer_at_the_hour_of_one_earlier_day
+
+    lake = transfer_at_the_hour_of_one_earlier_day(tmp_path / "lake")
+    remote = _detect_on_spark(spark_server, tmp_path, lake, "schedule_test", "flow",
+                              "exfiltration")  # fmt: skip
     local = detect_day(DuckDBEngine(lake), "flow", DAY, detectors="exfiltration")
     assert _findings(remote) == pytest.approx(_findings(local))
     assert [r["entity"] for r in remote.threats.to_pylist()] == ["10.16.0.8 -> 185.77.8.8"]
     assert any("scheduled transfer" in n for n in remote.notes)
+
+
+@pytest.mark.parametrize("data_type", ["flow", "proxy"])
+def test_a_slow_beacon_is_scored_across_the_earlier_days_on_spark(spark_server, tmp_path,
+                                                                   data_type):  # fmt: skip
+    from tests.lakes import DAY
+    from tests.test_detect_field import _slow_days, _slow_flow, _slow_proxy
+
+    detector = {"flow": "beacon", "proxy": "proxy_beacon"}[data_type]
+    row_of = {"flow": _slow_flow, "proxy": _slow_proxy}[data_type]
+    lake = _slow_days(tmp_path / "lake", data_type, row_of)
+    remote = _detect_on_spark(spark_server, tmp_path, lake, f"slow_{data_type}", data_type,
+                              detector)  # fmt: skip
+    local = detect_day(DuckDBEngine(lake), data_type, DAY, detectors=detector)
+    assert len(_findings(local)) == 1 and _findings(remote) == pytest.approx(_findings(local))
+    assert remote.findings["summary"].to_pylist() == local.findings["summary"].to_pylist()

@@ -23,6 +23,7 @@ import yaml
 
 from spot_lab import queries
 from spot_lab.engines.base import Engine
+from spot_lab.store.schema import day_partition
 
 # work tables the detectors share: the day's internal hosts and a list of candidate sources
 HOSTS, CANDIDATES = "_spotlab_det_hosts", "_spotlab_det_candidates"
@@ -99,6 +100,17 @@ class Context:
 
     def sql(self, concern: str, name: str, **fragments: str) -> str:
         return queries.render(concern, name, hosts=self.hosts, **fragments)
+
+    def days_sql(self, days: list[dt.date], tag: str = "h", alias: str = "") -> str:
+        """A y/m/d predicate selecting `days` (values bound into params: :<tag>y0, ...)."""
+        if not days:
+            return "1 = 0"
+        col, parts = f"{alias}." if alias else "", []
+        for i, d in enumerate(days):
+            p = day_partition(self.data_type, d)
+            self.params.update({f"{tag}y{i}": p["y"], f"{tag}m{i}": p["m"], f"{tag}d{i}": p["d"]})
+            parts.append(f"({col}y = :{tag}y{i} AND {col}m = :{tag}m{i} AND {col}d = :{tag}d{i})")
+        return " OR ".join(parts)
 
     def run(self, concern: str, name: str, extra: dict | None = None, **fragments) -> pa.Table:
         params = {**self.params, **(extra or {})}

@@ -8,11 +8,14 @@ Each reads the day (and, where it says so, the lake's earlier days) in the engin
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import math
 from typing import Any
 
 import pyarrow as pa
 
+from spot_lab import queries
 from spot_lab.detect.base import (
     CANDIDATES,
     Context,
@@ -51,11 +54,11 @@ def stage_answers(ctx: Context) -> str:
     return ANSWERS
 
 
-def beacon_params(ctx: Context) -> dict[str, Any]:
+def beacon_params(ctx: Context, days: int = 1) -> dict[str, Any]:
     b = thresholds()["beacon"]
     return {
         "min_conns": b["unique_connection_threshold"],
-        "strobe_min": max(4, int(b["strobe_per_second"] * ctx.span)),
+        "strobe_min": max(4, int(b["strobe_per_second"] * ctx.span * days)),
         "bins": b["histogram_bins"], "min_span": b["observed_span_min_s"],
         "mode_sensitivity": b["histogram_mode_sensitivity"],
         "bimodal_min_hours": b["histogram_bimodal_min_hours_seen"],
@@ -75,13 +78,15 @@ def quantile_function(ctx: Context) -> str:
 
 
 BEACON_EVENTS, BEACON_INTERVALS = "_spotlab_det_bpe", "_spotlab_det_biv"
+WINDOW_PAIRS = "_spotlab_det_bwp"  # the pairs scored again across the lake's days
 
 
-def beacon_rows(ctx: Context, events: str, seen: str | None = None) -> list[dict[str, Any]]:
+def beacon_rows(ctx: Context, events: str, seen: str | None = None, days: int = 1) -> list[dict]:
     """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first: the
     candidate pairs' connections and intervals are staged once, then scored. `seen` (ip,
-    first_ts, last_ts) is when each source was seen that day; by default its `events`."""
-    params = {**ctx.params, **beacon_params(ctx)}
+    first_ts, last_ts) is when each source was seen; by default its `events`. `days`: how
+    many days `events` span (a strobe's count grows with them)."""
+    params = {**ctx.params, **beacon_params(ctx, days)}
     seen = seen or "(" + ctx.sql("detect_beacon", "event_spans", events=events) + ")"
     try:
         quantiles = quantile_function(ctx) + "("
@@ -89,7 +94,8 @@ def beacon_rows(ctx: Context, events: str, seen: str | None = None) -> list[dict
         sqlrun.stage(ctx.engine, BEACON_EVENTS, sql.replace("spot_quantile(", quantiles), params)
         sqlrun.stage(ctx.engine, BEACON_INTERVALS,
                      ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
-        sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS)
+        sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS,
+                      regular=regularity_sql(params))  # fmt: skip
         table = ctx.engine.arrow(sql.replace("spot_quantile(", quantiles), params)
     finally:
         sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
@@ -97,28 +103,87 @@ def beacon_rows(ctx: Context, events: str, seen: str | None = None) -> list[dict
 
 
 def regular(rows: list[dict]) -> list[dict]:
-    """The beacon rows regular in time and size together (thresholds.yaml
-    `beacon.min_regularity`), or in time alone by the timing score at its confidence bounds."""
+    """The beacon rows that passed the regularity gates (`regularity_sql`)."""
+    return [r for r in rows if r["regular"]]
+
+
+def regularity_sql(params: dict[str, Any]) -> str:
+    """1 when a scored pair (ts_score, ds_score, ts_skew, intervals, median_iv, mad_iv) is
+    regular, else 0 (values bound into `params`). Regular in time and size together
+    (thresholds.yaml `beacon.min_regularity`), or in time alone by two tests of its sampling
+    noise: its timing at the favourable bounds (the Bowley skew shrunk by chance_z standard
+    errors, sqrt(2 / n), the MAD lowered by chance_z / sqrt(n) of itself) could be an implant's
+    (`beacon.min_timing`), and its MAD / median is under the person null's quantile at n."""
     b = thresholds()["beacon"]
-    return [r for r in rows if timing_at_bounds(r, b["chance_z"]) >= b["min_timing"]
-            or (r["ts_score"] + r["ds_score"]) / 2 >= b["min_regularity"]]  # fmt: skip
+    params.update(min_regularity=b["min_regularity"], min_timing=b["min_timing"],
+                  chance_z=b["chance_z"])  # fmt: skip
+    timing = ("(1 - greatest(0, abs(ts_skew) - :chance_z * sqrt(2.0 / intervals))"
+              " + greatest(0, 1 - mad_iv * greatest(0, 1 - :chance_z / sqrt(intervals)) / median_iv)) / 2")  # fmt: skip
+    return (f"CASE WHEN (ts_score + ds_score) / 2 >= :min_regularity THEN 1 "
+            f"WHEN median_iv >= 1 AND intervals >= 2 AND {timing} >= :min_timing "
+            f"AND mad_iv / median_iv < {person_null_sql(params)} THEN 1 ELSE 0 END")  # fmt: skip
 
 
-def timing_at_bounds(r: dict, z: float) -> float:
-    """RITA's timestamp score with the Bowley skew of the n intervals shrunk by z standard
-    errors (sqrt(2 / n)) and their MAD raised by z standard errors (MAD / sqrt(n)): symmetry
-    is doubted only when the asymmetry is significant, tightness trusted only when it is."""
-    n, median = r.get("intervals") or 0, r.get("median_iv") or 0
-    if n < 2 or median < 1:
-        return r["ts_score"]
-    skew = max(0.0, abs(r["ts_skew"] or 0.0) - z * math.sqrt(2 / n))
-    mad = (r["mad_iv"] or 0.0) * (1 + z / math.sqrt(n))
-    return (1 - skew + max(0.0, 1 - mad / median)) / 2
+def person_null_sql(params: dict[str, Any]) -> str:
+    """The person null's MAD / median quantile at `intervals` (thresholds.yaml
+    `beacon.person_null`: linear in log n between its sizes, the last size's beyond; -1 below
+    the first), its values bound into `params`."""
+    table = sorted(thresholds()["beacon"]["person_null"]["mad_ratio"].items())
+    params.update(pn_n0=table[0][0], pn_last=table[-1][1])
+    whens = ["WHEN intervals < :pn_n0 THEN -1"]
+    for i, ((n0, q0), (n1, q1)) in enumerate(itertools.pairwise(table)):
+        params.update({f"pn_n{i + 1}": n1, f"pn_q{i}": q0, f"pn_l{i}": math.log(n0),
+                       f"pn_s{i}": (q1 - q0) / (math.log(n1) - math.log(n0))})  # fmt: skip
+        whens.append(f"WHEN intervals < :pn_n{i + 1} THEN :pn_q{i} + (ln(intervals) - :pn_l{i}) * :pn_s{i}")  # fmt: skip
+    return f"(CASE {' '.join(whens)} ELSE :pn_last END)"
+
+
+def window_days(ctx: Context) -> list[dt.date]:
+    """The lake's earlier days within the beacon window (thresholds.yaml `beacon.window_days`)."""
+    back = thresholds()["beacon"]["window_days"]
+    return [d for d in ctx.history if (ctx.day - d).days <= back]
+
+
+def across_days(ctx: Context, rows: list[dict], events_of, first_seen_of, seen: str) -> list[dict]:
+    """The day's regular beacon rows, and the pairs the day's check-ins leave short of the
+    gates scored again over the window's earlier days too (thresholds.yaml
+    `beacon.window_days`). `events_of(pairs, window)` and `first_seen_of(pairs, window)` give
+    the SQL of the pairs' events today and on the `window` days and of each source's first
+    event on those days; `seen` is when each source was seen today."""
+    days = window_days(ctx)
+    passing = regular(rows)
+    kept = {(r["src"], r["dst"]) for r in passing}
+    short = [r for r in rows if (r["src"], r["dst"]) not in kept]
+    for r in passing:
+        r["days"] = 1
+    if not days or not short:
+        return passing
+    pairs = pa.table({"src": pa.array([r["src"] for r in short], pa.string()),
+                      "dst": pa.array([r["dst"] for r in short], pa.string())})  # fmt: skip
+    sqlrun.push(ctx.engine, WINDOW_PAIRS, pairs)
+    try:
+        window = ctx.days_sql(days, "w")
+        first = first_seen_of(WINDOW_PAIRS, window)
+        spans = (f"(SELECT s.ip, least(s.first_ts, coalesce(w.first_ts, s.first_ts)) AS first_ts, "
+                 f"s.last_ts FROM {seen} AS s LEFT JOIN ({first}) AS w ON w.ip = s.ip)")  # fmt: skip
+        wider = regular(beacon_rows(ctx, events_of(WINDOW_PAIRS, window), spans, len(days) + 1))
+    finally:
+        sqlrun.drop(ctx.engine, WINDOW_PAIRS)
+    for r in wider:
+        r["days"] = (
+            ctx.day - dt.datetime.fromtimestamp(r["first_ts"], dt.timezone.utc).date()
+        ).days + 1
+    return passing + wider
+
+
+def across(r: dict) -> str:
+    """The summary's note of a beacon scored over several days."""
+    return f" across {r['days']} days" if r.get("days", 1) > 1 else ""
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
+    """Findings of the regular beacon rows (`regular`, `across_days`)."""
     b = thresholds()["beacon"]
-    rows = regular(rows)
     for r in rows:
         r["entity"], r["entity_kind"] = f"{r['src']} -> {r['dst']}", "pair"
         if kind_of_dst == "ip":
@@ -126,18 +191,20 @@ def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
         else:
             r["ips"], r["names"], r["external"] = r["src"], r["dst"], r["dst"]
         r["events"] = r["conns"]
-        r["span_hours"] = hours(r["last_ts"] - r["first_ts"])
+        r["span_hours"], r["across"] = hours(r["last_ts"] - r["first_ts"]), across(r)
     return findings(
         name, rows, template=b["summary"],
         score_of=lambda r: bucketed(r["score"] * 100, b["score_thresholds"]),
         numbers=("score", "ts_score", "ds_score", "hist_score", "dur_score", "conns",
-                 "median_iv", "mad_iv", "mean_iv", "median_bytes", "mad_bytes", "span_hours"),
+                 "median_iv", "mad_iv", "mean_iv", "median_bytes", "mad_bytes", "span_hours",
+                 "days"),
     )  # fmt: skip
 
 
-def scheduled_out(ctx: Context) -> str:
-    """The outbound flows without those of services that poll by design (thresholds.yaml
-    `beacon.periodic_services`, e.g. NTP); its values are bound into ctx.params."""
+def scheduled_out(ctx: Context, flows: str = OUT) -> str:
+    """The outbound flows (of `flows`: src, dst, ts, bytes, dport, proto) without those of
+    services that poll by design (thresholds.yaml `beacon.periodic_services`, e.g. NTP); its
+    values are bound into ctx.params."""
     clauses = []
     for i, svc in enumerate(thresholds()["beacon"]["periodic_services"]):
         ctx.params.update({f"ps{i}_proto": svc["proto"].upper(), f"ps{i}_port": svc["port"],
@@ -146,7 +213,7 @@ def scheduled_out(ctx: Context) -> str:
             f"(o.proto = :ps{i}_proto AND o.dport = :ps{i}_port AND o.bytes <= :ps{i}_bytes)"
         )
     keep = f"WHERE NOT ({' OR '.join(clauses)})" if clauses else ""
-    return f"(SELECT o.src, o.dst, o.ts, o.bytes FROM {OUT} AS o {keep})"
+    return f"(SELECT o.src, o.dst, o.ts, o.bytes FROM {flows} AS o {keep})"
 
 
 def seen_hosts(ctx: Context) -> str:
@@ -155,15 +222,25 @@ def seen_hosts(ctx: Context) -> str:
 
 
 def beacon(ctx: Context) -> pa.Table:
-    rows = beacon_rows(ctx, scheduled_out(ctx), seen_hosts(ctx))
-    return _beacon_findings("beacon", rows, "ip")
+    def events_of(pairs: str, window: str) -> str:
+        flows = ctx.sql("detect_flow", "window_outbound", pairs=pairs, window=window,
+                        server_answer=queries.sql("netflow", "server_answer"))  # fmt: skip
+        return scheduled_out(ctx, f"({flows})")
+
+    def first_seen_of(pairs: str, window: str) -> str:
+        return ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)
+
+    seen = seen_hosts(ctx)
+    rows = beacon_rows(ctx, scheduled_out(ctx), seen)
+    return _beacon_findings("beacon", across_days(ctx, rows, events_of, first_seen_of, seen), "ip")
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:
     """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
     events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=scheduled_out(ctx),
                            answers=ANSWERS) + ")"  # fmt: skip
-    return _beacon_findings("beacon_fqdn", beacon_rows(ctx, events, seen_hosts(ctx)), "name")
+    rows = regular(beacon_rows(ctx, events, seen_hosts(ctx)))
+    return _beacon_findings("beacon_fqdn", rows, "name")
 
 
 def strobe(ctx: Context) -> pa.Table:

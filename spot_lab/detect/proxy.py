@@ -18,7 +18,7 @@ from spot_lab.detect.base import (
     thresholds,
     volume_findings,
 )
-from spot_lab.detect.flow import beacon_rows, regular
+from spot_lab.detect.flow import across, across_days, beacon_rows, window_days
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_proxy"  # staged by spot_lab.detect.run
@@ -34,18 +34,39 @@ def stage_day(ctx: Context) -> list[str]:
     return [DAY]
 
 
+def window_epoch(ctx: Context, days: list[dt.date], tag: str = "w") -> str:
+    """Each earlier day's midnight by its partition: a CASE of bound values (with
+    ctx.days_sql(days, tag), which binds the partitions)."""
+    whens = []
+    for i, d in enumerate(days):
+        ctx.params[f"{tag}e{i}"] = day_epoch(d)
+        whens.append(f"WHEN y = :{tag}y{i} AND m = :{tag}m{i} AND d = :{tag}d{i} THEN :{tag}e{i}")
+    return f"(CASE {' '.join(whens)} END)"
+
+
 def beacon(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     events = "(" + queries.render("detect_proxy", "host_events", events=DAY) + ")"
-    rows = regular(beacon_rows(ctx, events))
+
+    def events_of(pairs: str, window: str) -> str:
+        return "(" + ctx.sql("detect_proxy", "window_requests", pairs=pairs, window=window,
+                             events=DAY, epoch=window_epoch(ctx, window_days(ctx))) + ")"  # fmt: skip
+
+    def first_seen_of(pairs: str, window: str) -> str:
+        return ctx.sql("detect_proxy", "window_first_seen", pairs=pairs, window=window,
+                       epoch=window_epoch(ctx, window_days(ctx)))  # fmt: skip
+
+    seen = "(" + ctx.sql("detect_beacon", "event_spans", events=events) + ")"
+    rows = across_days(ctx, beacon_rows(ctx, events, seen), events_of, first_seen_of, seen)
     for r in rows:
         r.update(entity=r["dst"], entity_kind="web_host", external=r["dst"], ips=r["src"],
-                 names=r["dst"], events=r["conns"], span_hours=hours(r["last_ts"] - r["first_ts"]))  # fmt: skip
+                 names=r["dst"], events=r["conns"], span_hours=hours(r["last_ts"] - r["first_ts"]),
+                 across=across(r))  # fmt: skip
     return findings(
         "proxy_beacon", rows, template=b["summary"],
         score_of=lambda r: bucketed(r["score"] * 100, b["score_thresholds"]),
         numbers=("score", "ts_score", "ds_score", "hist_score", "dur_score", "conns",
-                 "median_iv", "mad_iv", "median_bytes", "span_hours"),
+                 "median_iv", "mad_iv", "median_bytes", "span_hours", "days"),
     )  # fmt: skip
 
 

@@ -183,14 +183,7 @@ def _history(engine: Engine, data_type: str, day: dt.date) -> list[dt.date]:
 
 def _history_sql(ctx: Context) -> str:
     """A y/m/d predicate selecting the earlier days (values bound: :hy0, :hm0, :hd0, ...)."""
-    if not ctx.history:
-        return "1 = 0"
-    parts = []
-    for i, d in enumerate(ctx.history):
-        p = day_partition(ctx.data_type, d)
-        ctx.params.update({f"hy{i}": p["y"], f"hm{i}": p["m"], f"hd{i}": p["d"]})
-        parts.append(f"(y = :hy{i} AND m = :hm{i} AND d = :hd{i})")
-    return " OR ".join(parts)
+    return ctx.days_sql(ctx.history)
 
 
 def _stage(ctx: Context) -> list[str]:
