@@ -116,6 +116,9 @@ def test_a_heartbeat_to_a_top_site_is_not_a_threat_the_c2_beacon_is(tmp_path):
         "10.10.0.7 -> 185.77.3.77",
         "10.10.0.7 -> cdn.slack-status.net",
     }
+    days = [d["numbers"]["days"] for r in result.threats.to_pylist()
+            for d in json.loads(r["detectors"])]  # fmt: skip
+    assert days == [1, 1]  # one day's beacons, by IP and by name
     assert site_domain("x.cloudfront.net") == "x.cloudfront.net"  # a customer, not the CDN
 
 

@@ -191,6 +191,7 @@ def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
         else:
             r["ips"], r["names"], r["external"] = r["src"], r["dst"], r["dst"]
         r["events"] = r["conns"]
+        r.setdefault("days", 1)  # FQDN beacons are scored per day
         r["span_hours"], r["across"] = hours(r["last_ts"] - r["first_ts"]), across(r)
     return findings(
         name, rows, template=b["summary"],
