@@ -74,9 +74,8 @@ def gate_rates(rng: np.random.Generator, n: int, draws: int) -> tuple[float, flo
     with tempfile.TemporaryDirectory() as tmp:
         engine = DuckDBEngine(Lake(Path(tmp) / "lake", create=True))
         for x in (rng.uniform(0.51, 1.49, (draws, n)), rng.exponential(1.0, (draws, n))):
-            q1, q2, q3 = np.quantile(x, [0.25, 0.5, 0.75], axis=1)
-            skew = np.where(q3 > q1, (q1 + q3 - 2 * q2) / np.where(q3 > q1, q3 - q1, 1), 0.0)
-            rows = {"intervals": np.full(draws, n), "median_iv": q2 * 1000, "ts_skew": skew,
+            skew = bowley(x)  # continuous samples: q3 > q1
+            rows = {"intervals": np.full(draws, n), "median_iv": np.median(x, axis=1) * 1000, "ts_skew": skew,
                     "mad_iv": mad(x) * 1000, "ts_score": np.zeros(draws), "ds_score": np.zeros(draws)}  # fmt: skip
             worktables.push(engine, "_samples", pa.table(rows))
             params: dict = {}

@@ -101,15 +101,15 @@ class Context:
     def sql(self, concern: str, name: str, **fragments: str) -> str:
         return queries.render(concern, name, hosts=self.hosts, **fragments)
 
-    def days_sql(self, days: list[dt.date], tag: str = "h", alias: str = "") -> str:
+    def days_sql(self, days: list[dt.date], tag: str = "h") -> str:
         """A y/m/d predicate selecting `days` (values bound into params: :<tag>y0, ...)."""
         if not days:
             return "1 = 0"
-        col, parts = f"{alias}." if alias else "", []
+        parts = []
         for i, d in enumerate(days):
             p = day_partition(self.data_type, d)
             self.params.update({f"{tag}y{i}": p["y"], f"{tag}m{i}": p["m"], f"{tag}d{i}": p["d"]})
-            parts.append(f"({col}y = :{tag}y{i} AND {col}m = :{tag}m{i} AND {col}d = :{tag}d{i})")
+            parts.append(f"(y = :{tag}y{i} AND m = :{tag}m{i} AND d = :{tag}d{i})")
         return " OR ".join(parts)
 
     def run(self, concern: str, name: str, extra: dict | None = None, **fragments) -> pa.Table:

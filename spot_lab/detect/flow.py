@@ -99,7 +99,7 @@ def beacon_rows(ctx: Context, events: str, seen: str | None = None, days: int = 
         table = ctx.engine.arrow(sql.replace("spot_quantile(", quantiles), params)
     finally:
         sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
-    return [{k: clean(v) for k, v in r.items()} for r in table.to_pylist()]
+    return [{**{k: clean(v) for k, v in r.items()}, "days": days} for r in table.to_pylist()]
 
 
 def regular(rows: list[dict]) -> list[dict]:
@@ -144,32 +144,29 @@ def window_days(ctx: Context) -> list[dt.date]:
     return [d for d in ctx.history if (ctx.day - d).days <= back]
 
 
-def across_days(ctx: Context, rows: list[dict], events_of, first_seen_of, seen: str) -> list[dict]:
+def across_days(ctx: Context, rows: list[dict], window_of, seen: str) -> list[dict]:
     """The day's regular beacon rows, and the pairs the day's check-ins leave short of the
     gates scored again over the window's earlier days too (thresholds.yaml
-    `beacon.window_days`). `events_of(pairs, window)` and `first_seen_of(pairs, window)` give
-    the SQL of the pairs' events today and on the `window` days and of each source's first
-    event on those days; `seen` is when each source was seen today."""
+    `beacon.window_days`). `window_of(pairs, window)` gives the SQL of the pairs' events
+    today and on the `window` days (a y/m/d predicate) and of each source's first event
+    (ip, first_ts) on those days; `seen` is when each source was seen today."""
     days = window_days(ctx)
     passing = regular(rows)
     kept = {(r["src"], r["dst"]) for r in passing}
     short = [r for r in rows if (r["src"], r["dst"]) not in kept]
-    for r in passing:
-        r["days"] = 1
     if not days or not short:
         return passing
     pairs = pa.table({"src": pa.array([r["src"] for r in short], pa.string()),
                       "dst": pa.array([r["dst"] for r in short], pa.string())})  # fmt: skip
     sqlrun.push(ctx.engine, WINDOW_PAIRS, pairs)
     try:
-        window = ctx.days_sql(days, "w")
-        first = first_seen_of(WINDOW_PAIRS, window)
+        events, first = window_of(WINDOW_PAIRS, ctx.days_sql(days, "w"))
         spans = (f"(SELECT s.ip, least(s.first_ts, coalesce(w.first_ts, s.first_ts)) AS first_ts, "
                  f"s.last_ts FROM {seen} AS s LEFT JOIN ({first}) AS w ON w.ip = s.ip)")  # fmt: skip
-        wider = regular(beacon_rows(ctx, events_of(WINDOW_PAIRS, window), spans, len(days) + 1))
+        wider = regular(beacon_rows(ctx, events, spans, len(days) + 1))
     finally:
         sqlrun.drop(ctx.engine, WINDOW_PAIRS)
-    for r in wider:
+    for r in wider:  # the days the pair was seen on, to this one
         r["days"] = (
             ctx.day - dt.datetime.fromtimestamp(r["first_ts"], dt.timezone.utc).date()
         ).days + 1
@@ -178,7 +175,7 @@ def across_days(ctx: Context, rows: list[dict], events_of, first_seen_of, seen: 
 
 def across(r: dict) -> str:
     """The summary's note of a beacon scored over several days."""
-    return f" across {r['days']} days" if r.get("days", 1) > 1 else ""
+    return f" across {r['days']} days" if r["days"] > 1 else ""
 
 
 def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
@@ -191,7 +188,6 @@ def _beacon_findings(name: str, rows, kind_of_dst: str) -> pa.Table:
         else:
             r["ips"], r["names"], r["external"] = r["src"], r["dst"], r["dst"]
         r["events"] = r["conns"]
-        r.setdefault("days", 1)  # FQDN beacons are scored per day
         r["span_hours"], r["across"] = hours(r["last_ts"] - r["first_ts"]), across(r)
     return findings(
         name, rows, template=b["summary"],
@@ -222,18 +218,25 @@ def seen_hosts(ctx: Context) -> str:
     return f"(SELECT ip, first_ts, last_ts FROM {ctx.hosts} AS h WHERE h.kind = 'internal')"
 
 
-def beacon(ctx: Context) -> pa.Table:
-    def events_of(pairs: str, window: str) -> str:
-        flows = ctx.sql("detect_flow", "window_outbound", pairs=pairs, window=window,
-                        server_answer=queries.sql("netflow", "server_answer"))  # fmt: skip
-        return scheduled_out(ctx, f"({flows})")
+TODAY = "y = :y AND m = :m AND d = :d"  # the day's partition (ctx.params)
 
-    def first_seen_of(pairs: str, window: str) -> str:
-        return ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)
+
+def outbound_sql(ctx: Context, days: str = TODAY) -> str:
+    """The `outbound` flows of the days `days` (a y/m/d predicate)."""
+    return ctx.sql("detect_flow", "outbound", days=days,
+                   server_answer=queries.sql("netflow", "server_answer"))  # fmt: skip
+
+
+def beacon(ctx: Context) -> pa.Table:
+    def window_of(pairs: str, window: str) -> tuple[str, str]:
+        flows = ctx.sql("detect_flow", "window_outbound", pairs=pairs,
+                        outbound=outbound_sql(ctx, f"({TODAY}) OR ({window})"))  # fmt: skip
+        first = ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)
+        return scheduled_out(ctx, f"({flows})"), first
 
     seen = seen_hosts(ctx)
     rows = beacon_rows(ctx, scheduled_out(ctx), seen)
-    return _beacon_findings("beacon", across_days(ctx, rows, events_of, first_seen_of, seen), "ip")
+    return _beacon_findings("beacon", across_days(ctx, rows, window_of, seen), "ip")
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:

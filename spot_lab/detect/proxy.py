@@ -18,7 +18,7 @@ from spot_lab.detect.base import (
     thresholds,
     volume_findings,
 )
-from spot_lab.detect.flow import across, across_days, beacon_rows, window_days
+from spot_lab.detect.flow import TODAY, across, across_days, beacon_rows, window_days
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_proxy"  # staged by spot_lab.detect.run
@@ -28,36 +28,38 @@ def day_epoch(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
 
 
-def stage_day(ctx: Context) -> list[str]:
-    params = {**ctx.params, "day_epoch": day_epoch(ctx.day)}
-    sqlrun.stage(ctx.engine, DAY, ctx.sql("detect_proxy", "proxy_day"), params)
-    return [DAY]
-
-
-def window_epoch(ctx: Context, days: list[dt.date], tag: str = "w") -> str:
-    """Each earlier day's midnight by its partition: a CASE of bound values (with
-    ctx.days_sql(days, tag), which binds the partitions)."""
+def rows_sql(ctx: Context, days: list[dt.date] | None = None) -> str:
+    """`proxy_day` of the day, or of `days` (the beacon window's, tag w): each request's
+    day's midnight by its partition, a CASE of bound values."""
+    if days is None:
+        ctx.params["day_epoch"] = day_epoch(ctx.day)
+        return ctx.sql("detect_proxy", "proxy_day", days=TODAY, epoch=":day_epoch")
     whens = []
     for i, d in enumerate(days):
-        ctx.params[f"{tag}e{i}"] = day_epoch(d)
-        whens.append(f"WHEN y = :{tag}y{i} AND m = :{tag}m{i} AND d = :{tag}d{i} THEN :{tag}e{i}")
-    return f"(CASE {' '.join(whens)} END)"
+        ctx.params[f"we{i}"] = day_epoch(d)
+        whens.append(f"WHEN y = :wy{i} AND m = :wm{i} AND d = :wd{i} THEN :we{i}")
+    return ctx.sql("detect_proxy", "proxy_day", days=ctx.days_sql(days, "w"),
+                   epoch=f"(CASE {' '.join(whens)} END)")  # fmt: skip
+
+
+def stage_day(ctx: Context) -> list[str]:
+    sqlrun.stage(ctx.engine, DAY, rows_sql(ctx), ctx.params)
+    return [DAY]
 
 
 def beacon(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     events = "(" + queries.render("detect_proxy", "host_events", events=DAY) + ")"
 
-    def events_of(pairs: str, window: str) -> str:
-        return "(" + ctx.sql("detect_proxy", "window_requests", pairs=pairs, window=window,
-                             events=DAY, epoch=window_epoch(ctx, window_days(ctx))) + ")"  # fmt: skip
-
-    def first_seen_of(pairs: str, window: str) -> str:
-        return ctx.sql("detect_proxy", "window_first_seen", pairs=pairs, window=window,
-                       epoch=window_epoch(ctx, window_days(ctx)))  # fmt: skip
+    def window_of(pairs: str, window: str) -> tuple[str, str]:
+        earlier = rows_sql(ctx, window_days(ctx))  # binds the same w partitions as `window`
+        events = ctx.sql("detect_proxy", "window_requests", pairs=pairs, events=DAY,
+                         earlier=earlier)  # fmt: skip
+        first = ctx.sql("detect_proxy", "window_first_seen", pairs=pairs, earlier=earlier)
+        return f"({events})", first
 
     seen = "(" + ctx.sql("detect_beacon", "event_spans", events=events) + ")"
-    rows = across_days(ctx, beacon_rows(ctx, events, seen), events_of, first_seen_of, seen)
+    rows = across_days(ctx, beacon_rows(ctx, events, seen), window_of, seen)
     for r in rows:
         r.update(entity=r["dst"], entity_kind="web_host", external=r["dst"], ips=r["src"],
                  names=r["dst"], events=r["conns"], span_hours=hours(r["last_ts"] - r["first_ts"]),

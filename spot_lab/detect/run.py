@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spot_lab import queries
 from spot_lab.detect import dns, flow, lda, proxy
 from spot_lab.detect.base import CANDIDATES, FINDING_SCHEMA, HOSTS, Context, thresholds
 from spot_lab.detect.hosts import classify
@@ -147,12 +146,11 @@ def _context(engine: Engine, data_type: str, day: dt.date, settings) -> tuple[Co
     params = dict(day_partition(data_type, day))
     probe = Context(engine, data_type, day, params, HOSTS, 0, 0, 0, settings=settings)
     if data_type == "proxy":
-        rows = "(" + probe.sql("detect_proxy", "proxy_day") + ")"
+        rows = "(" + proxy.rows_sql(probe) + ")"  # binds :day_epoch into params
         span_sql = probe.sql("detect_proxy", "day_span", day_rows=rows)
-        params_span = {**params, "day_epoch": proxy.day_epoch(day)}
         sqlrun.push(engine, HOSTS, pa.table({"ip": pa.array([], pa.string()),
                                              "kind": pa.array([], pa.string())}))  # fmt: skip
-        span = engine.arrow(span_sql, params_span).to_pylist()[0]
+        span = engine.arrow(span_sql, params).to_pylist()[0]
     else:
         span = probe.run(f"detect_{data_type}", "day_span").to_pylist()[0]
     if not span["n"]:
@@ -188,10 +186,7 @@ def _history_sql(ctx: Context) -> str:
 
 def _stage(ctx: Context) -> list[str]:
     if ctx.data_type == "flow":
-        outbound = ctx.sql(
-            "detect_flow", "outbound", server_answer=queries.sql("netflow", "server_answer")
-        )
-        sqlrun.stage(ctx.engine, flow.OUT, outbound, ctx.params)
+        sqlrun.stage(ctx.engine, flow.OUT, flow.outbound_sql(ctx), ctx.params)
         return [flow.OUT, flow.stage_answers(ctx)]
     if ctx.data_type == "dns":
         return dns.stage_day(ctx)

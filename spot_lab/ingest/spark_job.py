@@ -26,6 +26,7 @@ from spot_lab.errors import InputError, SpotLabError
 from spot_lab.ingest import detect
 from spot_lab.ingest import mapping as M
 from spot_lab.ingest import sources as S
+from spot_lab.ingest.readers import NFDUMP_TRAILERS
 from spot_lab.ingest.report import FileReport, IngestReport
 from spot_lab.ingest.sql import Columns, JsonLines, RegexLines, Renderer
 from spot_lab.store.lake import INGEST_STATE
@@ -208,7 +209,7 @@ def _delimited(chunk, first: detect.Detected, m: M.Mapping):
     if first.family != "zeek":  # the header line, and nfdump's summary trailer
         text = text.where(F.col("line") != sep.join(names))
         text = text.where(
-            ~F.col("line").isin("Summary", "No matching flows")
+            ~F.col("line").isin(*(t.decode() for t in NFDUMP_TRAILERS))
             & ~F.col("line").startswith("flows,bytes,packets")
         )
     parts = F.split(F.col("line"), {"\t": "\\t", ",": ","}.get(sep, sep), -1)

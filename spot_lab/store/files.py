@@ -69,17 +69,22 @@ def scratch_file(tmp_dir: Path) -> Iterator[Path]:
     """A path for a temporary file in `tmp_dir` under spot-lab's temporary name (so a killed
     process's leftover is swept), removed afterwards."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    path = tmp_dir / f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+    path = tmp_dir / _temp_name()
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
 
 
+def _temp_name() -> str:
+    """spot-lab's temporary file name: host and pid (a dead writer's leftover is swept)."""
+    return f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+
+
 def _temp_path(target: Path, tmp_dir: Path | None) -> Path:
     """A new temporary name: in the lake's TMP_DIR when it is on the target's filesystem
     (a rename cannot cross filesystems), else beside the target."""
-    name = f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex}{_TMP_SUFFIX}"
+    name = _temp_name()
     if tmp_dir is not None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         if os.stat(tmp_dir).st_dev == os.stat(target.parent).st_dev:
