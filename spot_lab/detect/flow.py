@@ -147,9 +147,9 @@ def window_days(ctx: Context) -> list[dt.date]:
 def across_days(ctx: Context, rows: list[dict], window_of, seen: str) -> list[dict]:
     """The day's regular beacon rows, and the pairs the day's check-ins leave short of the
     gates scored again over the window's earlier days too (thresholds.yaml
-    `beacon.window_days`). `window_of(pairs, window)` gives the SQL of the pairs' events
-    today and on the `window` days (a y/m/d predicate) and of each source's first event
-    (ip, first_ts) on those days; `seen` is when each source was seen today."""
+    `beacon.window_days`). `window_of(pairs, days)` gives the SQL of the pairs' events
+    today and on the earlier `days` and of each source's first event (ip, first_ts) on
+    those days; `seen` is when each source was seen today."""
     days = window_days(ctx)
     passing = regular(rows)
     kept = {(r["src"], r["dst"]) for r in passing}
@@ -160,7 +160,7 @@ def across_days(ctx: Context, rows: list[dict], window_of, seen: str) -> list[di
                       "dst": pa.array([r["dst"] for r in short], pa.string())})  # fmt: skip
     sqlrun.push(ctx.engine, WINDOW_PAIRS, pairs)
     try:
-        events, first = window_of(WINDOW_PAIRS, ctx.days_sql(days, "w"))
+        events, first = window_of(WINDOW_PAIRS, days)
         spans = (f"(SELECT s.ip, least(s.first_ts, coalesce(w.first_ts, s.first_ts)) AS first_ts, "
                  f"s.last_ts FROM {seen} AS s LEFT JOIN ({first}) AS w ON w.ip = s.ip)")  # fmt: skip
         wider = regular(beacon_rows(ctx, events, spans, len(days) + 1))
@@ -228,7 +228,8 @@ def outbound_sql(ctx: Context, days: str = TODAY) -> str:
 
 
 def beacon(ctx: Context) -> pa.Table:
-    def window_of(pairs: str, window: str) -> tuple[str, str]:
+    def window_of(pairs: str, days: list[dt.date]) -> tuple[str, str]:
+        window = ctx.days_sql(days, "w")
         flows = ctx.sql("detect_flow", "window_outbound", pairs=pairs,
                         outbound=outbound_sql(ctx, f"({TODAY}) OR ({window})"))  # fmt: skip
         first = ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)

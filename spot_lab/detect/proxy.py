@@ -18,7 +18,7 @@ from spot_lab.detect.base import (
     thresholds,
     volume_findings,
 )
-from spot_lab.detect.flow import TODAY, across, across_days, beacon_rows, window_days
+from spot_lab.detect.flow import TODAY, across, across_days, beacon_rows
 from spot_lab.engines import worktables as sqlrun
 
 DAY = "_spotlab_det_proxy"  # staged by spot_lab.detect.run
@@ -51,8 +51,8 @@ def beacon(ctx: Context) -> pa.Table:
     b = thresholds()["beacon"]
     events = "(" + queries.render("detect_proxy", "host_events", events=DAY) + ")"
 
-    def window_of(pairs: str, window: str) -> tuple[str, str]:
-        earlier = rows_sql(ctx, window_days(ctx))  # binds the same w partitions as `window`
+    def window_of(pairs: str, days: list[dt.date]) -> tuple[str, str]:
+        earlier = rows_sql(ctx, days)
         events = ctx.sql("detect_proxy", "window_requests", pairs=pairs, events=DAY,
                          earlier=earlier)  # fmt: skip
         first = ctx.sql("detect_proxy", "window_first_seen", pairs=pairs, earlier=earlier)
