@@ -483,6 +483,44 @@ def test_a_slow_beacon_short_of_the_gates_in_a_day_is_a_beacon_across_three_days
         assert "across 3 days" in row["summary"]
 
 
+def _slow_named_days(root, days=3):
+    """`days` days of a slow implant behind a CDN (every 2 h +- 40%, each check-in resolving
+    its name to one of many addresses) and of a person's visits to a site (a dozen a day at
+    random), each flow after its DNS answer, the last day being DAY."""
+    rng = random.Random(13)
+    for back in range(days - 1, -1, -1):
+        start, flows, dns = START - 86400 * back, [], []
+        visits = []
+        t = start + rng.randint(0, 3000)
+        while t < start + 86000:
+            visits.append((t, "10.19.0.5", "cdn.static-cache.org",
+                           f"185.77.{rng.randint(0, 255)}.{rng.randint(1, 254)}"))  # fmt: skip
+            t += int(7200 * rng.uniform(0.6, 1.4))
+        t = start + 8 * 3600
+        while t < start + 20 * 3600:
+            visits.append((t, "10.19.0.6", "news.example.org", "151.101.1.1"))
+            t += int(rng.expovariate(1 / 3600))
+        for t, client, name, ip in visits:
+            dns.append(lakes.dns(t - 1, client, name, 1, 0, ip))
+            flows.append(lakes.flow(t, client, ip, 443, int(rng.lognormvariate(7, 1))))
+        lake = lakes.write(root, day=DAY - dt.timedelta(days=back), flow=flows, dns=dns)
+    return lake
+
+
+def test_a_slow_beacon_to_a_name_on_ever_changing_addresses_is_found_across_three_days(tmp_path):
+    """No address repeats, so only the name beacons; its 12 check-ins a day are short of the
+    gates, three days' are not."""
+    lake = _slow_named_days(tmp_path / "lake")
+    first = detect_day(DuckDBEngine(lake), "flow", DAY - dt.timedelta(days=2),
+                       detectors="beacon,beacon_fqdn", settings=SpotLab(lake=str(lake.root)))  # fmt: skip
+    assert _entities(first) == []  # its first day alone
+    result = _run(lake, "flow", detectors="beacon,beacon_fqdn")
+    assert _entities(result) == ["10.19.0.5 -> cdn.static-cache.org"]
+    row = json.loads(result.threats.to_pylist()[0]["detectors"])[0]
+    assert row["detector"] == "beacon_fqdn" and row["numbers"]["days"] == 3
+    assert row["numbers"]["conns"] >= 30 and "across 3 days" in row["summary"]
+
+
 def test_a_regular_beacon_is_kept_when_irregular_pairs_outscore_it_beyond_the_limit(
     tmp_path, monkeypatch
 ):

@@ -65,16 +65,20 @@ def test_scheduled_transfers_read_the_earlier_days_on_spark(spark_server, tmp_pa
     assert any("scheduled transfer" in n for n in remote.notes)
 
 
-@pytest.mark.parametrize("data_type", ["flow", "proxy"])
+@pytest.mark.parametrize("detector", ["beacon", "proxy_beacon", "beacon_fqdn"])
 def test_a_slow_beacon_is_scored_across_the_earlier_days_on_spark(spark_server, tmp_path,
-                                                                   data_type):  # fmt: skip
+                                                                   detector):  # fmt: skip
     from tests.lakes import DAY
-    from tests.test_detect_field import _slow_days, _slow_flow, _slow_proxy
+    from tests.test_detect_field import _slow_days, _slow_flow, _slow_named_days, _slow_proxy
 
-    detector = {"flow": "beacon", "proxy": "proxy_beacon"}[data_type]
-    row_of = {"flow": _slow_flow, "proxy": _slow_proxy}[data_type]
-    lake = _slow_days(tmp_path / "lake", data_type, row_of)
-    remote = _detect_on_spark(spark_server, tmp_path, lake, f"slow_{data_type}", data_type,
+    data_type = "proxy" if detector == "proxy_beacon" else "flow"
+    if detector == "beacon_fqdn":
+        lake = _slow_named_days(tmp_path / "lake")
+    else:
+        lake = _slow_days(
+            tmp_path / "lake", data_type, {"flow": _slow_flow, "proxy": _slow_proxy}[data_type]
+        )
+    remote = _detect_on_spark(spark_server, tmp_path, lake, f"slow_{detector}", data_type,
                               detector)  # fmt: skip
     local = detect_day(DuckDBEngine(lake), data_type, DAY, detectors=detector)
     assert len(_findings(local)) == 1 and _findings(remote) == pytest.approx(_findings(local))

@@ -41,7 +41,7 @@ def stage_answers(ctx: Context) -> str:
 
     try:
         if ctx.day in set(available_days(ctx.engine, "dns")):
-            sqlrun.stage(ctx.engine, ANSWERS, ctx.sql("detect_flow", "day_answers"), ctx.params)
+            sqlrun.stage(ctx.engine, ANSWERS, answers_sql(ctx), ctx.params)
             return ANSWERS
     except SpotLabError:  # a cluster database without Spot's dns table
         pass
@@ -227,11 +227,16 @@ def outbound_sql(ctx: Context, days: str = TODAY) -> str:
                    server_answer=queries.sql("netflow", "server_answer"))  # fmt: skip
 
 
+def answers_sql(ctx: Context, days: str = TODAY) -> str:
+    """The `day_answers` of the days `days` (a y/m/d predicate)."""
+    return ctx.sql("detect_flow", "day_answers", days=days)
+
+
 def beacon(ctx: Context) -> pa.Table:
     def window_of(pairs: str, days: list[dt.date]) -> tuple[str, str]:
         window = ctx.days_sql(days, "w")
-        flows = ctx.sql("detect_flow", "window_outbound", pairs=pairs,
-                        outbound=outbound_sql(ctx, f"({TODAY}) OR ({window})"))  # fmt: skip
+        flows = ctx.sql("detect_flow", "window_events", pairs=pairs,
+                        events=outbound_sql(ctx, f"({TODAY}) OR ({window})"))  # fmt: skip
         first = ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)
         return scheduled_out(ctx, f"({flows})"), first
 
@@ -241,10 +246,22 @@ def beacon(ctx: Context) -> pa.Table:
 
 
 def beacon_fqdn(ctx: Context) -> pa.Table:
-    """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers."""
+    """Beacons to a name (its addresses may change: CDNs, fast flux), from the DNS answers;
+    across the lake's days as `beacon` (each flow named by its client's answers of those days)."""
+
+    def window_of(pairs: str, days: list[dt.date]) -> tuple[str, str]:
+        window = ctx.days_sql(days, "w")
+        both = f"({TODAY}) OR ({window})"
+        named = ctx.sql("detect_flow", "fqdn_events", answers=f"({answers_sql(ctx, both)})",
+                        outbound=scheduled_out(ctx, f"({outbound_sql(ctx, both)})"))  # fmt: skip
+        events = ctx.sql("detect_flow", "window_events", pairs=pairs, events=named)
+        first = ctx.sql("detect_flow", "window_first_seen", pairs=pairs, window=window)
+        return f"({events})", first
+
     events = "(" + ctx.sql("detect_flow", "fqdn_events", outbound=scheduled_out(ctx),
                            answers=ANSWERS) + ")"  # fmt: skip
-    rows = regular(beacon_rows(ctx, events, seen_hosts(ctx)))
+    seen = seen_hosts(ctx)
+    rows = across_days(ctx, beacon_rows(ctx, events, seen), window_of, seen)
     return _beacon_findings("beacon_fqdn", rows, "name")
 
 
