@@ -78,27 +78,35 @@ def quantile_function(ctx: Context) -> str:
 
 
 BEACON_EVENTS, BEACON_INTERVALS = "_spotlab_det_bpe", "_spotlab_det_biv"
+# each pair's interval stats, byte stats and histogram, staged apart (see `beacons`)
+BEACON_PARTS = {"ivs": "_spotlab_det_bis", "bys": "_spotlab_det_bbs", "hist": "_spotlab_det_bhs"}
 WINDOW_PAIRS = "_spotlab_det_bwp"  # the pairs scored again across the lake's days
 
 
 def beacon_rows(ctx: Context, events: str, seen: str | None = None, days: int = 1) -> list[dict]:
     """RITA's beacon scores of the (src, dst, ts, bytes) relation `events`, best first: the
-    candidate pairs' connections and intervals are staged once, then scored. `seen` (ip,
-    first_ts, last_ts) is when each source was seen; by default its `events`. `days`: how
-    many days `events` span (a strobe's count grows with them)."""
+    candidate pairs' connections and intervals are staged once, then each part of the score
+    per pair, then the parts are joined and scored. `seen` (ip, first_ts, last_ts) is when
+    each source was seen; by default its `events`. `days`: how many days `events` span (a
+    strobe's count grows with them)."""
     params = {**ctx.params, **beacon_params(ctx, days)}
     seen = seen or "(" + ctx.sql("detect_beacon", "event_spans", events=events) + ")"
+    quantiles = quantile_function(ctx) + "("
+
+    def stage(name: str, query: str, **parts: str) -> None:
+        sql = ctx.sql("detect_beacon", query, **parts).replace("spot_quantile(", quantiles)
+        sqlrun.stage(ctx.engine, name, sql, params)
+
     try:
-        quantiles = quantile_function(ctx) + "("
-        sql = ctx.sql("detect_beacon", "beacon_events", events=events, seen=seen)
-        sqlrun.stage(ctx.engine, BEACON_EVENTS, sql.replace("spot_quantile(", quantiles), params)
-        sqlrun.stage(ctx.engine, BEACON_INTERVALS,
-                     ctx.sql("detect_beacon", "beacon_intervals", pe=BEACON_EVENTS))  # fmt: skip
-        sql = ctx.sql("detect_beacon", "beacons", pe=BEACON_EVENTS, iv=BEACON_INTERVALS,
-                      regular=regularity_sql(params))  # fmt: skip
-        table = ctx.engine.arrow(sql.replace("spot_quantile(", quantiles), params)
+        stage(BEACON_EVENTS, "beacon_events", events=events, seen=seen)
+        stage(BEACON_INTERVALS, "beacon_intervals", pe=BEACON_EVENTS)
+        stage(BEACON_PARTS["ivs"], "beacon_interval_stats", iv=BEACON_INTERVALS)
+        stage(BEACON_PARTS["bys"], "beacon_byte_stats", pe=BEACON_EVENTS)
+        stage(BEACON_PARTS["hist"], "beacon_histograms", pe=BEACON_EVENTS)
+        sql = ctx.sql("detect_beacon", "beacons", regular=regularity_sql(params), **BEACON_PARTS)
+        table = ctx.engine.arrow(sql, params)
     finally:
-        sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS)
+        sqlrun.drop(ctx.engine, BEACON_EVENTS, BEACON_INTERVALS, *BEACON_PARTS.values())
     return [{**{k: clean(v) for k, v in r.items()}, "days": days} for r in table.to_pylist()]
 
 
