@@ -72,3 +72,21 @@ def test_field_prior_multiplies_the_share_of_each_field():
     assert prior[1] == pytest.approx(share_a * 0.2 * no_prefix)
     assert prior[2] == pytest.approx(0.1 * share_x * no_prefix)
     assert prior[3] == pytest.approx(share_a * share_x * 0.1)
+
+
+def test_the_fit_keeps_its_last_e_step_as_fit_transform_would_compute_it():
+    """model.fit skips sklearn's final perplexity and transform's repeat of the last E-step:
+    the topics it keeps are sklearn's own fit_transform, to float precision."""
+    from scipy.sparse import csr_matrix
+    from sklearn.base import clone
+    from sklearn.decomposition import LatentDirichletAllocation
+
+    rng = np.random.default_rng(11)
+    matrix = csr_matrix(rng.poisson(0.3, (60, 40)).astype(np.float32))
+    lda = LatentDirichletAllocation(n_components=5, max_iter=4, random_state=3,
+                                    doc_topic_prior=0.02, topic_word_prior=0.001)  # fmt: skip
+    expected = clone(lda).fit_transform(matrix)
+    kept = model._fit_topics(lda, matrix)
+    assert kept.shape == (60, 5)
+    np.testing.assert_allclose(kept, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(kept.sum(axis=1), 1, rtol=1e-5)
