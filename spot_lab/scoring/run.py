@@ -232,7 +232,7 @@ def _model(engine, data_type, day, opts: _Options, fb_rows, settings, prog) -> _
         n_events = engine.arrow(f"SELECT count(*) AS n FROM {names['events']}")["n"][0].as_py()
         if not n_events:
             raise _no_data(engine, data_type, day)
-        sqlrun.stage(engine, names["words"], words.words_sql(data_type, names["events"]), params)
+        words.stage_words(engine, data_type, names["events"], names["words"], params)
         prog.step("words")
         # staged once: fetched for the LDA here, joined to θ and φ by pair_scores below
         sqlrun.stage(engine, names["counts"], words.counts_sql(data_type, names["words"]))
@@ -383,7 +383,7 @@ def _feedback_counts(engine, data_type, low, names, params, dupfactor) -> pa.Tab
     sqlrun.push(engine, names["fb"], low)
     fb_events = words.feedback_events_sql(data_type, names["fb"], names["events"])
     sqlrun.stage(engine, names["fb_events"], fb_events)
-    sqlrun.stage(engine, names["fb_words"], words.words_sql(data_type, names["fb_events"]), params)
+    words.stage_words(engine, data_type, names["fb_events"], names["fb_words"], params)
     counts = engine.arrow(words.counts_sql(data_type, names["fb_words"]))
     scaled = pa.compute.multiply(counts["n"], pa.scalar(dupfactor, pa.int64()))
     return counts.set_column(2, "n", scaled)

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from spot_lab import queries
+from spot_lab.engines import worktables
 from spot_lab.store.schema import day_partition
 
 GENERIC_TLDS = ("com", "org", "net", "int", "edu", "gov", "mil")  # Spot's TopLevelDomainNames
@@ -64,20 +65,44 @@ def feedback_events_sql(data_type: str, source: str, day_events: str) -> str:
     return q(f"{data_type}_feedback_events", source=source, events=day_events)
 
 
-def words_sql(data_type: str, events: str) -> str:
-    """The events of relation/subquery `events` with their word column(s)."""
+def words_sql(data_type: str, events: str, domains: str = "", entropies: str = "") -> str:
+    """The events of relation/subquery `events` with their word column(s); `domains` and
+    `entropies` are the staged `domains_sql` and `entropies_sql` (inline by default)."""
     if data_type == "flow":
         return q("flow_words", events=events)
-    name_col = "dns_qry_name" if data_type == "dns" else "host"
-    domains = (
-        "(" + q("domain_parts", source=f"(SELECT {name_col} AS name FROM {events} AS ev)") + ")"
-    )
-    if data_type == "dns":
-        ent_source = f"(SELECT subdomain AS s FROM {domains} AS dd)"
-    else:
-        ent_source = f"(SELECT fulluri AS s FROM {events} AS ev)"
-    entropies = "(" + q("entropy", source=ent_source) + ")"
+    domains = domains or "(" + domains_sql(data_type, events) + ")"
+    entropies = entropies or "(" + entropies_sql(data_type, events, domains) + ")"
     return q(f"{data_type}_words", events=events, domains=domains, entropies=entropies)
+
+
+def domains_sql(data_type: str, events: str) -> str:
+    """Spot's domain parts of each distinct DNS query name or proxy host of `events`."""
+    name_col = "dns_qry_name" if data_type == "dns" else "host"
+    return q("domain_parts", source=f"(SELECT {name_col} AS name FROM {events} AS ev)")
+
+
+def entropies_sql(data_type: str, events: str, domains: str) -> str:
+    """The entropy of each distinct DNS subdomain (of `domains`) or proxy URI (of `events`)."""
+    if data_type == "dns":
+        return q("entropy", source=f"(SELECT subdomain AS s FROM {domains} AS dd)")
+    return q("entropy", source=f"(SELECT fulluri AS s FROM {events} AS ev)")
+
+
+def stage_words(engine, data_type: str, events: str, name: str, params: dict[str, Any]) -> str:
+    """Stage the words of relation `events` as `name`. On the embedded engine each distinct
+    name's domain parts and entropy are staged first: inline, DuckDB's optimizer moves
+    their regular expressions below the DISTINCT onto every event (12 s of a 10M-flow
+    day's 3.3M DNS queries). Cluster engines' stages are views, inlined either way."""
+    if data_type == "flow" or not worktables.is_embedded(engine):
+        return worktables.stage(engine, name, words_sql(data_type, events), params)
+    parts = {"domains": f"{name}_domains", "entropies": f"{name}_entropies"}
+    try:
+        worktables.stage(engine, parts["domains"], domains_sql(data_type, events), params)
+        worktables.stage(engine, parts["entropies"],
+                         entropies_sql(data_type, events, parts["domains"]), params)  # fmt: skip
+        return worktables.stage(engine, name, words_sql(data_type, events, **parts), params)
+    finally:
+        worktables.drop(engine, *parts.values())
 
 
 def sides_sql(data_type: str, words: str) -> str:
