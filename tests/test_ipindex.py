@@ -17,7 +17,7 @@ import pytest
 from spot_lab import cli
 from spot_lab.config import SpotLab
 from spot_lab.engines.duckdb_engine import DuckDBEngine
-from spot_lab.errors import InputError, LakeError
+from spot_lab.errors import InputError, LakeError, WriteError
 from spot_lab.investigation.search import investigate
 from spot_lab.store import ipindex
 from spot_lab.store.lake import Lake
@@ -237,6 +237,26 @@ def test_scoring_builds_the_index(scored_lake_path):
     lake = Lake(scored_lake_path)
     assert ipindex.is_fresh(lake, DEMO_DAY)
     assert lake.read_partition("flow_port_counts", DEMO_DAY).num_rows > 0
+
+
+def test_scoring_refuses_before_any_write_when_the_index_holds_a_users_file(lake_copy):
+    """The index is built beside the LDA fit: a partition it may not replace stops the
+    score before anything is written, not after the scores."""
+    from spot_lab.scoring import score_day
+
+    lake = Lake(lake_copy)
+    mine = lake.partition_path("flow_port_counts", DEMO_DAY) / "my-export.parquet"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's bytes")
+    engine = DuckDBEngine(lake_copy)
+    try:
+        with pytest.raises(WriteError, match="my-export.parquet"):
+            score_day(engine, "flow", DEMO_DAY, progress=False)
+    finally:
+        engine.close()
+    assert mine.read_bytes() == b"the user's bytes"
+    for name in ("flow_scores", "flow_threats", "flow_by_ip"):
+        assert not lake.partition_path(name, DEMO_DAY).exists(), name
 
 
 def test_covers_needs_every_day(tmp_path):
