@@ -240,8 +240,8 @@ def test_scoring_builds_the_index(scored_lake_path):
 
 
 def test_scoring_refuses_before_any_write_when_the_index_holds_a_users_file(lake_copy):
-    """The index is built beside the LDA fit: a partition it may not replace stops the
-    score before anything is written, not after the scores."""
+    """The index is built last: a partition it may not replace stops the score before
+    anything is written, not after the scores."""
     from spot_lab.scoring import score_day
 
     lake = Lake(lake_copy)

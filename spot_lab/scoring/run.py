@@ -169,9 +169,11 @@ def score_day(
     default: the day's ml_feedback.csv in the lake, when present. `detectors`: the detectors
     to run (a list or "a,b"; default all, spot_lab.detect.run.DETECTORS); `threats=False`
     skips them. `beacons=True` also writes the older flow_beacons table (superseded by the
-    `beacon` detector's RITA v5 scores in flow_threats). Raises InputError (nothing written) for an unknown type, a day without data,
-    an unknown detector or a malformed feedback file. A day with fewer documents than topics
-    gets fewer topics, with a note.
+    `beacon` detector's RITA v5 scores in flow_threats). Raises InputError (nothing
+    written) for an unknown type, a day without data, an unknown detector or a malformed
+    feedback file; WriteError (nothing written) when a partition to write, the IP index's
+    included, cannot be replaced. A day with fewer documents than topics gets fewer topics,
+    with a note.
     """
     from spot_lab.config import load_settings
 
