@@ -24,6 +24,7 @@ from spot_lab.scoring import model, sqlrun, words
 from spot_lab.scoring.enrich import BUILDERS
 from spot_lab.scoring.feedback import feedback_path, read_feedback
 from spot_lab.scoring.words import q
+from spot_lab.store import ipindex
 from spot_lab.store.lake import to_arrow
 from spot_lab.store.schema import DATA_TYPES, TABLES
 
@@ -182,10 +183,11 @@ def score_day(
     settings = settings or load_settings()
     opts = _options(settings, tol, limit, topics, seed, dupfactor, user_domain)
     lake = getattr(engine, "lake", None)
-    index = _IndexBuild(engine, data_type, day, write)
+    indexed = write and lake is not None and data_type == "flow"  # %spot_threat's IP index
     if write and lake is not None:  # a read-only lake or a user's export: say so before scoring
         lake.check_replaceable(f"{data_type}_scores", day)
-        index.check()
+        if indexed:
+            ipindex.check_replaceable(lake, day)
     if threats:
         from spot_lab.detect.run import choose
 
@@ -206,7 +208,8 @@ def score_day(
                 prog.step("write")
     finally:
         restore_bar()
-    index.build(prog)
+    if indexed:
+        _index(lake, day, prog)
     return ScoreResult(
         data_type, day, model_part.events, model_part.fitted.documents,
         model_part.fitted.words, out.num_rows, prog.total, out, model_part.n_feedback,
@@ -325,31 +328,13 @@ def _write_all(engine, data_type, day, out: pa.Table, extra: dict) -> None:
         write_table(engine, name, table, day)
 
 
-class _IndexBuild:
-    """%spot_threat's per-day IP index (embedded lake, flow: spot_lab.store.ipindex), built
-    after the day's tables are written and the working tables dropped, so their memory is
-    back. (Built in a thread beside the LDA fit, a 10M-flow day's flow scoring took as
-    long, 0.99-1.04x, the index contending with the pair scores, and peaked 1 GB higher.)"""
-
-    def __init__(self, engine, data_type: str, day: dt.date, write: bool) -> None:
-        lake = getattr(engine, "lake", None)
-        self.lake = lake if write and data_type == "flow" else None
-        self.day = day
-
-    def check(self) -> None:
-        """WriteError before any work when the index's partitions cannot be replaced."""
-        if self.lake is not None:
-            from spot_lab.store.ipindex import INDEX, PORTS
-
-            for name in (INDEX, PORTS):
-                self.lake.check_replaceable(name, self.day)
-
-    def build(self, prog) -> None:
-        if self.lake is not None:
-            from spot_lab.store.ipindex import build
-
-            build(self.lake, self.day)
-            prog.step("ip index")
+def _index(lake, day: dt.date, prog) -> None:
+    """%spot_threat's per-day IP index (embedded lake, flow), after the working tables are
+    dropped so their memory is back. (Built in a thread beside the LDA fit instead, a
+    10M-flow day's flow scoring took as long, 1.00-1.04x, the index contending with the
+    pair scores, and peaked 1 GB higher.)"""
+    ipindex.build(lake, day)
+    prog.step("ip index")
 
 
 def checked_options(settings, tol=None, limit=None, topics=None, seed=None) -> tuple:

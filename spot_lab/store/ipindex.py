@@ -78,8 +78,7 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
             raise _no_data(lake, day)
         stamp = _stamp(lake, files)  # taken before reading: a later change makes it stale
         manifest = lake.partition_path(INDEX, day) / MANIFEST
-        for name in (INDEX, PORTS):  # refused before anything changes (a read-only lake...)
-            lake.check_replaceable(name, day)
+        check_replaceable(lake, day)  # refused before anything changes (a read-only lake...)
         manifest.unlink(missing_ok=True)  # a half-rebuilt index is never fresh
         raw = parquet_scan(TABLES["flow"], files)
         con = duckdb.connect()
@@ -101,6 +100,13 @@ def build(lake: Lake | str | Path, day: dt.date | str, *, progress: bool = False
     written = sum((lake.partition_path(t, day) / DATA_FILE).stat().st_size for t in (INDEX, PORTS))
     return IndexResult(day, len(files), sum(s for _, s, _ in stamp), rows, written,
                        time.perf_counter() - began)  # fmt: skip
+
+
+def check_replaceable(lake: Lake, day: dt.date) -> None:
+    """WriteError when the day's index partitions cannot be replaced (a read-only lake, a
+    user's file in one): `spot-lab score` asks before it scores, so it writes nothing then."""
+    for name in (INDEX, PORTS):
+        lake.check_replaceable(name, day)
 
 
 def is_fresh(lake: Lake, day: dt.date) -> bool:
