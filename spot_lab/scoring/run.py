@@ -355,9 +355,11 @@ def stage_pair_scores(engine: Engine, fitted: model.TopicModel, names: dict, bac
     the pairs of names["counts"] (scoring.yaml `pair_scores`)."""
     for part in ("theta", "phi", "sizes"):
         sqlrun.push(engine, names[part], getattr(fitted, part))
-    topics = fitted.theta.num_columns - 1
-    sql = q("pair_scores", counts=names["counts"], theta=names["theta"], phi=names["phi"],
-            sizes=names["sizes"], **_topic_terms(topics))  # fmt: skip
+    terms = _topic_terms(fitted.theta.num_columns - 1)
+    relations = {"counts": names["counts"], "theta": names["theta"], "phi": names["phi"],
+                 "sizes": names["sizes"]}  # fmt: skip
+    chain = q("pair_chain", **relations, **terms)
+    sql = q("pair_scores", chain=chain, **relations, **terms)
     params = {"backoff": float(backoff), "beta": model.TOPIC_WORD_PRIOR}
     return sqlrun.stage(engine, names["pairs"], sql, params)
 
