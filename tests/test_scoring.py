@@ -142,18 +142,23 @@ def _event_scores(engine, data_type):
     return result.scores.to_pandas(), result
 
 
-def test_low_feedback_raises_the_score_of_matching_events(lake_copy):
+@pytest.mark.parametrize(
+    ("data_type", "key"),
+    [("dns", ["ip_dst", "dns_qry_name", "unix_tstamp"]),
+     ("proxy", ["clientip", "fulluri", "time"])],  # proxy's feedback reads the day's agents
+)  # fmt: skip
+def test_low_feedback_raises_the_score_of_matching_events(lake_copy, data_type, key):
     engine = _engine(lake_copy)
-    before, _ = _event_scores(engine, "dns")
+    before, _ = _event_scores(engine, data_type)
     top = before.iloc[0]
-    row = {c: top[c] for c in FEEDBACK_COLUMNS["dns"] if c != "sev"}
-    append_feedback(lake_copy, "dns", DEMO_DAY, [{"sev": 3, **row}])
-    after, result = _event_scores(engine, "dns")
+    named = {"p_date": "tdate", "p_time": "time"}  # proxy_scores' names of the two columns
+    row = {c: top[named.get(c, c)] for c in FEEDBACK_COLUMNS[data_type] if c != "sev"}
+    append_feedback(lake_copy, data_type, DEMO_DAY, [{"sev": 3, **row}])
+    after, result = _event_scores(engine, data_type)
     assert result.feedback_rows == 1
-    key = ["ip_dst", "dns_qry_name", "unix_tstamp"]
     old = before.set_index(key).ml_score.groupby(level=[0, 1, 2]).min()
     new = after.set_index(key).ml_score.groupby(level=[0, 1, 2]).min()
-    event = (top.ip_dst, top.dns_qry_name, top.unix_tstamp)
+    event = tuple(top[k] for k in key)
     assert new[event] > 10 * old[event]  # the analyst-Low event is no longer suspicious
     assert new.index.equals(old.index)  # feedback trains, it is never scored
 

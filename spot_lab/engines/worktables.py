@@ -71,6 +71,14 @@ def push(engine: Engine, name: str, table: pa.Table) -> str:
     return name
 
 
+def release(engine: Engine, *names: str) -> None:
+    """Drop staged tables whose rows later stages have copied, to give their memory back.
+    Only the embedded engine's stages are copies; a cluster's are views that later views
+    read, so there they stay until the end."""
+    if is_embedded(engine):
+        drop(engine, *names)
+
+
 def drop(engine: Engine, *names: str) -> None:
     """Forget working relations (best effort: they are session-local anyway)."""
     for name in names:

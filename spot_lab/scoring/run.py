@@ -240,6 +240,8 @@ def _model(engine, data_type, day, opts: _Options, fb_rows, settings, prog) -> _
         if not n_events:
             raise _no_data(engine, data_type, day)
         words.stage_words(engine, data_type, names["events"], names["words"], params)
+        # the words hold every column of the events: their memory is back before the counts
+        sqlrun.release(engine, names["events"])
         prog.step("words")
         # staged once: fetched for the LDA here, joined to θ and φ by pair_scores below
         sqlrun.stage(engine, names["counts"], words.counts_sql(data_type, names["words"]))
@@ -254,6 +256,7 @@ def _model(engine, data_type, day, opts: _Options, fb_rows, settings, prog) -> _
         fitted = _fit(counts, opts, notes)
         prog.step("lda")
         stage_pair_scores(engine, fitted, names, opts.backoff)
+        sqlrun.release(engine, names["counts"])  # copied into the pair scores
         scored = engine.arrow(
             q(f"{data_type}_scored", words=names["words"], pairs=names["pairs"]),
             {"tol": opts.tol, "limit": opts.limit},
@@ -388,7 +391,7 @@ def _quiet_duckdb(engine: Engine):
 def _feedback_counts(engine, data_type, low, names, params, dupfactor) -> pa.Table:
     """(ip, word, n x DUPFACTOR) of the analyst-Low rows, words computed by the same SQL."""
     sqlrun.push(engine, names["fb"], low)
-    fb_events = words.feedback_events_sql(data_type, names["fb"], names["events"])
+    fb_events = words.feedback_events_sql(data_type, names["fb"], names["words"])
     sqlrun.stage(engine, names["fb_events"], fb_events)
     words.stage_words(engine, data_type, names["fb_events"], names["fb_words"], params)
     counts = engine.arrow(words.counts_sql(data_type, names["fb_words"]))
