@@ -122,6 +122,34 @@ def test_dga_client_found_reverse_lookup_resolver_not(tmp_path):
     assert _row(result, "10.1.3.53") is None
 
 
+def test_wordlist_dga_found_by_its_failed_share_busy_client_not(tmp_path):
+    """Word-like NXDOMAINs: a busy client's many failures at the usual rate stay out, a host
+    whose own lookups mostly fail (a word-list DGA, fewer names than the busy client) is in."""
+    rng, rows = random.Random(13), []
+    popular = [x for x in names._labels() if len(x) > 3]  # word-like, not random
+
+    def client(ip, asked, failed):
+        for i, label in enumerate(rng.sample(popular, asked)):
+            rows.append(lakes.dns(START + rng.randint(0, 86_000), ip, f"{label}.com", 1,
+                                  3 if i < failed else 0))  # fmt: skip
+
+    for k in range(30):  # ordinary workstations: one to three failed names of 30-60
+        client(f"10.1.8.{k + 10}", rng.randint(30, 60), rng.randint(1, 3))
+    client("10.1.8.200", 500, 30)  # a busy client: 30 failures, 6% of what it asks
+    client("10.1.8.201", 40, 1)
+    words = ["silver", "letter", "garden", "orange", "window", "yellow", "market", "castle"]
+    wordlist = [f"{a}{b}.net" for a in words for b in words if a != b][:24]
+    rows += [
+        lakes.dns(START + 7200 + i, "10.1.8.201", name, 1, 3) for i, name in enumerate(wordlist)
+    ]
+    result = _run(lakes.write(tmp_path / "lake", dns=rows), "dns", detectors="dga")
+    dga = _detectors(_row(result, "10.1.8.201"))["dga"]
+    assert dga["numbers"]["nx_domains"] == 25 and dga["numbers"]["random_domains"] < 10
+    assert dga["numbers"]["z_nx"] >= thresholds()["dga"]["wordlike_min_z"]
+    assert dga["score"] > 0 and "39% of the 64 it asked" in dga["summary"]
+    assert _row(result, "10.1.8.200") is None
+
+
 def test_sweep_with_syn_only_flags_normal_browsing_not(tmp_path):
     rows = [lakes.flow(START + i, "10.1.4.4", f"10.1.5.{i + 1}", 445, 60, flag="....S.", ipkt=1,
                        obyt=0, opkt=0) for i in range(60)]  # fmt: skip

@@ -76,9 +76,13 @@ def dga(ctx: Context) -> pa.Table:
     _, unseen = names.bigram_model()
     randomness = queries.render("detect_dns", "bigram_logp", bigrams=BIGRAMS,
                                 source=f"(SELECT DISTINCT regexp_extract(domain, '^([^.]+)', 1) AS s FROM {DAY} AS e WHERE rcode = 3)")  # fmt: skip
-    params = {"random_logp": t["random_bigram_logp"], "unseen": unseen, "limit": limit(),
-              "min_domains": t["nxdomain_thresholds"]["base"], "min_z": t["wordlike_min_z"],
-              "min_mad": t["wordlike_min_mad"]}  # fmt: skip
+    params = {
+        "random_logp": t["random_bigram_logp"],
+        "unseen": unseen,
+        "limit": limit(),
+        "min_domains": t["nxdomain_thresholds"]["base"],
+        "min_z": t["wordlike_min_z"],
+    }
     try:
         rows = ctx.rows("detect_dns", "dga", params, events=DAY, randomness=randomness)
     finally:
@@ -90,12 +94,14 @@ def dga(ctx: Context) -> pa.Table:
         "dga", rows, template=t["summary"],
         score_of=lambda r: max(bucketed(r["random_domains"], t["nxdomain_thresholds"]),
                                _wordlike(r, t)),
-        numbers=("nx_responses", "nx_domains", "random_domains", "mean_logp", "z_nx"),
+        numbers=("nx_responses", "nx_domains", "asked", "nx_share", "random_domains", "mean_logp",
+                 "z_nx"),
     )  # fmt: skip
 
 
 def _wordlike(r: dict, t: dict) -> float:
-    """Many NXDOMAIN domains, random-looking or not, that stand out among the day's clients."""
+    """Many NXDOMAIN domains, random-looking or not, a share of the client's domains that
+    stands out among the day's clients."""
     if r["z_nx"] is None or r["z_nx"] < t["wordlike_min_z"]:
         return 0.0
     return min(
